@@ -1,0 +1,172 @@
+"""Maximum-likelihood EM for the LLS mixture (PLSA, equivalently KL-NMF).
+
+The counts ``N`` (D x V) are modeled as ``N[d, x] ~ n_d * sum_y P[d, y] A[y, x]``
+with rows of ``P`` (p_d(y)) and of ``A`` (p(x|y)) on the simplex. The EM updates
+are the multiplicative KL-NMF updates with the scale of each domain profiled out.
+
+Every routine works on the non-zeros of a sparse matrix, so its cost is
+``O(nnz * k)`` per iteration, or on a dense array when the matrix is dense enough
+for BLAS to win.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["CountData", "em_fit", "log_likelihood", "fit_domain_topic"]
+
+_TINY = 1e-300
+
+
+@dataclass
+class CountData:
+    """Counts prepared for repeated EM sweeps.
+
+    Parameters
+    ----------
+    counts : scipy sparse (D, V), non-negative
+    dense : bool or None
+        Force the dense (BLAS) path; ``None`` chooses by density and size.
+    """
+
+    counts: Any
+    dense: bool | None = None
+
+    def __post_init__(self) -> None:
+        M = sp.csr_matrix(self.counts, dtype=np.float64)
+        M.eliminate_zeros()
+        D, V = M.shape
+        self.shape = (D, V)
+        density = M.nnz / max(D * V, 1)
+        if self.dense is None:
+            self.dense = density > 0.3 and D * V <= 2e7
+        self.total = float(M.sum())
+        if self.dense:
+            self.N = M.toarray()
+            self.mask = self.N > 0
+        else:
+            self.M = M
+            self.MT = M.T.tocsr()
+            self.rows = np.repeat(np.arange(D), np.diff(M.indptr))
+            self.cols = M.indices
+            self.data = M.data
+
+    def ratio(self, P: np.ndarray, A: np.ndarray) -> tuple[Any, float]:
+        """Return ``R = N / (P A)`` on the support of N, and the log-likelihood."""
+        if self.dense:
+            model = P @ A
+            with np.errstate(divide="ignore", invalid="ignore"):
+                R = np.where(self.mask, self.N / np.maximum(model, _TINY), 0.0)
+                ll = float(np.sum(self.N[self.mask] * np.log(np.maximum(model[self.mask],
+                                                                        _TINY))))
+            return R, ll
+        model = np.einsum("ij,ij->i", P[self.rows], A[:, self.cols].T)
+        model = np.maximum(model, _TINY)
+        vals = self.data / model
+        R = sp.csr_matrix((vals, self.M.indices, self.M.indptr), shape=self.shape)
+        ll = float(np.dot(self.data, np.log(model)))
+        return R, ll
+
+    @staticmethod
+    def dot_topics(R: Any, A: np.ndarray) -> np.ndarray:
+        """``R @ A.T`` (D x k)."""
+        return np.asarray(R @ A.T)
+
+    @staticmethod
+    def dot_domains(R: Any, P: np.ndarray) -> np.ndarray:
+        """``P.T @ R`` (k x V)."""
+        if sp.issparse(R):
+            return np.asarray((R.T @ P).T)
+        return P.T @ R
+
+
+def _normalize_rows(X: np.ndarray) -> np.ndarray:
+    s = X.sum(axis=1, keepdims=True)
+    # a row with no mass (an unused topic) becomes uniform instead of NaN
+    out = np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
+    return out
+
+
+def em_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, max_iter: int = 500,
+           tol: float = 0.0, update_domain_topic: bool = True,
+           update_topic_word: bool = True, topic_word_prior: float = 0.0,
+           domain_topic_prior: float = 0.0, callback: Any = None,
+           ) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Run EM (multiplicative KL-NMF updates) from ``(P, A)``.
+
+    Parameters
+    ----------
+    data : CountData or sparse/dense (D, V) counts
+    P : ndarray of shape (D, k)
+        Initial p_d(y); rows sum to 1.
+    A : ndarray of shape (k, V)
+        Initial p(x|y); rows sum to 1.
+    max_iter : int
+        Maximum number of EM sweeps.
+    tol : float
+        Stop when the log-likelihood per token improves by less than this.
+    update_domain_topic, update_topic_word : bool
+        Hold either factor fixed (fixing ``A`` gives the per-domain maximum
+        likelihood of the mixture weights, the protocol's oracle).
+    topic_word_prior, domain_topic_prior : float
+        Pseudo-counts added in the M-steps (MAP with Dirichlet(1 + prior)).
+    callback : callable(iteration, P, A, loglik), optional
+
+    Returns
+    -------
+    P : ndarray (D, k), rows sum to 1
+    A : ndarray (k, V), rows sum to 1
+    n_iter : int
+    loglik : float
+        Log-likelihood of the counts at the returned parameters (up to the
+        multinomial constant).
+    """
+    if not isinstance(data, CountData):
+        data = CountData(data)
+    P = np.array(P, dtype=np.float64)
+    A = np.array(A, dtype=np.float64)
+    prev = -np.inf
+    n_iter = 0
+    for it in range(max_iter):
+        R, ll = data.ratio(P, A)
+        if callback is not None:
+            callback(it, P, A, ll)
+        if tol > 0 and (ll - prev) < tol * data.total:
+            break
+        prev = ll
+        if update_domain_topic:
+            P_new = P * data.dot_topics(R, A) + domain_topic_prior
+        if update_topic_word:
+            A = _normalize_rows(A * data.dot_domains(R, P) + topic_word_prior)
+        if update_domain_topic:
+            P = _normalize_rows(P_new)
+        n_iter = it + 1
+    _, ll = data.ratio(P, A)
+    return P, A, n_iter, ll
+
+
+def log_likelihood(counts: Any, P: np.ndarray, A: np.ndarray) -> float:
+    """Log-likelihood ``sum_{d,x} N[d,x] log (P A)[d,x]`` (multinomial constant dropped)."""
+    data = counts if isinstance(counts, CountData) else CountData(counts)
+    return data.ratio(np.asarray(P, float), np.asarray(A, float))[1]
+
+
+def fit_domain_topic(counts: Any, A: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10,
+                     P0: np.ndarray | None = None) -> np.ndarray:
+    """Maximum-likelihood p_d(y) for each domain with p(x|y) held fixed.
+
+    With the true ``A`` this is the protocol's oracle.
+
+    Returns
+    -------
+    ndarray of shape (D, k); rows sum to 1.
+    """
+    data = counts if isinstance(counts, CountData) else CountData(counts)
+    k = A.shape[0]
+    if P0 is None:
+        P0 = np.full((data.shape[0], k), 1.0 / k)
+    P, _, _, _ = em_fit(data, P0, A, max_iter=max_iter, tol=tol, update_topic_word=False)
+    return P
