@@ -47,7 +47,7 @@ def test_planted_recovery_near_oracle_and_bayes(small_problem):
     oracle = fit_domain_topic(C.counts, prob.topic_word)
     ratio = prior_l1(prob.domain_topic, solver.domain_topic_) / \
         prior_l1(prob.domain_topic, oracle)
-    assert ratio < 1.6  # measured 1.29 on this seed; the likelihood limit is 1.98
+    assert ratio < 1.5  # measured 1.21 on this seed; the likelihood limit is 1.98
     post = solver.predict(prob.tokens, prob.domains)
     true_post = prob.topic_word[:, prob.tokens].T * prob.domain_topic[prob.domains]
     bayes = matched_accuracy(prob.labels, true_post.argmax(1))
