@@ -34,11 +34,13 @@ Hooks for estimators with more state (e.g. DDFA)
   at the end of loading.
 * A torch module cannot be rebuilt from its weights alone. When loading a module stored
   under name ``n`` (a parameter or a fitted attribute) the loader uses, in order:
-  ``objects[n]`` (deep-copied), the estimator's method ``_make_module(n)`` (called after
-  parameters and non-module attributes are restored, so it can rebuild a default
-  architecture from them), and, for a fitted attribute ``m_``, a deep copy of the
-  parameter ``m`` when that is a module (a user's custom network passed as ``model``).
-  The weights are then loaded into it with ``load_state_dict``.
+  ``objects[n]`` (deep-copied), the estimator's method ``_make_module(n, state)``
+  (called after parameters and non-module attributes are restored, with the saved
+  ``state_dict`` so that layer shapes can be read from it; it returns a module with
+  the right architecture, or ``None`` to decline), and, for a fitted attribute ``m_``,
+  a deep copy of the parameter ``m`` when that is a module (a user's custom network
+  passed as ``model``). The weights are then loaded into it with ``load_state_dict``.
+  Modules come back on the CPU; a ``_load_extra`` hook may move them.
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["save_estimator", "load_estimator", "register_estimator", "FORMAT_VERSION",
-           "save_torch_state", "load_torch_state"]
+           "save_torch_state", "load_torch_state", "read_torch_state"]
 
 #: Version of the on-disk layout written by :func:`save_estimator`.
 FORMAT_VERSION = 1
@@ -165,15 +167,28 @@ def save_torch_state(module: Any, path: str | os.PathLike) -> None:
     torch.save(state, str(path))
 
 
-def load_torch_state(module: Any, path: str | os.PathLike) -> Any:
+def read_torch_state(path: str | os.PathLike) -> dict:
+    """Read a ``state_dict`` written by :func:`save_torch_state` (tensors only, on CPU)."""
+    import torch
+
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"saved model is damaged: {str(path)!r} is missing") from None
+
+
+def load_torch_state(module: Any, path: str | os.PathLike, state: dict | None = None) -> Any:
     """Load weights written by :func:`save_torch_state` into ``module`` and return it.
 
     Uses ``torch.load(weights_only=True)``: nothing but tensors is read.
     """
-    import torch
-
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
-    module.load_state_dict(state)
+    if state is None:
+        state = read_torch_state(path)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"the weights in {str(path)!r} do not fit the {type(module).__name__} "
+                         f"given to load them: {str(exc).splitlines()[0]}") from None
     return module
 
 
@@ -484,16 +499,15 @@ def _load_from(directory: Path, objects: dict[str, Any]) -> Any:
     r = _Reader(directory, arrays, objects)
 
     params: dict[str, Any] = {}
-    module_params: list[tuple[str, dict]] = []
     for key, value in meta["params"].items():
         if isinstance(value, dict) and "__torch_module__" in value:
-            module_params.append((key, value))
-            params[key] = _module_instance(None, key, value, objects, directory)
+            file = _safe_child(directory, value["__torch_module__"])
+            state = read_torch_state(file)
+            params[key] = load_torch_state(
+                _module_instance(None, key, value, state, objects, directory), file, state)
             continue
         params[key] = r.decode(value, key)
     est = cls(**params)
-    for key, spec in module_params:
-        load_torch_state(params[key], _safe_child(directory, spec["__torch_module__"]))
 
     for key, value in meta["attributes"].items():
         def setter(v: Any, _key: str = key) -> None:
@@ -507,22 +521,23 @@ def _load_from(directory: Path, objects: dict[str, Any]) -> Any:
             raise ValueError(f"saved model in {str(directory)!r}: a torch module nested in "
                              f"{name!r} cannot be restored; store modules as direct "
                              "attributes")
-        module = _module_instance(est, name, spec, objects, directory)
-        load_torch_state(module, _safe_child(directory, spec["__torch_module__"]))
-        setter(module)
+        file = _safe_child(directory, spec["__torch_module__"])
+        state = read_torch_state(file)
+        module = _module_instance(est, name, spec, state, objects, directory)
+        setter(load_torch_state(module, file, state))
     hook = getattr(est, "_load_extra", None)
     if callable(hook):
         hook(directory)
     return est
 
 
-def _module_instance(est: Any, name: str, spec: dict, objects: dict[str, Any],
+def _module_instance(est: Any, name: str, spec: dict, state: dict, objects: dict[str, Any],
                      directory: Path) -> Any:
     if name in objects:
         return copy.deepcopy(objects[name])
     make = getattr(est, "_make_module", None) if est is not None else None
     if callable(make):
-        module = make(name)
+        module = make(name, state)
         if module is not None:
             return module
     if est is not None and name.endswith("_"):

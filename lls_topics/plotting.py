@@ -261,12 +261,18 @@ def plot_simplex(p_d_given_x: Any, anchors: Any = None, *, labels: Any = None,
     ax.set_yticks([])
     ax.set_title(title or (f"p(d|x) of {n} samples, {D} domains "
                            f"({'barycentric' if method == 'barycentric' else 'PCA'} view)"))
+    handles, names = ax.get_legend_handles_labels()
     if lab is not None and len(np.unique(lab)) > 12:
-        handles, names = ax.get_legend_handles_labels()
         keep = [i for i, s in enumerate(names) if not s.startswith("y=")]
-        ax.legend([handles[i] for i in keep], [names[i] for i in keep], fontsize=8)
-    else:
-        ax.legend(fontsize=8, markerscale=2, loc="best")
+        handles, names = [handles[i] for i in keep], [names[i] for i in keep]
+    if handles:
+        legend = ax.legend(handles, names, fontsize=7, ncol=2 if len(handles) > 6 else 1,
+                           loc="best", framealpha=0.8)
+        for h in legend.legend_handles:
+            if hasattr(h, "set_sizes"):
+                h.set_sizes([25])  # equal legend markers, whatever the plotted sizes
+            if hasattr(h, "set_alpha"):
+                h.set_alpha(1.0)
     return fig
 
 

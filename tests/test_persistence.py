@@ -171,9 +171,10 @@ class _Composite(BaseEstimator):
         self.extra_written_ = False
         return self
 
-    def _make_module(self, name):
+    def _make_module(self, name, state):
         if name == "model_" and self.model is None:
-            return _mlp(self.n_features_in_, 3, 99)  # architecture only; weights loaded
+            n_in = state["0.weight"].shape[1]  # shapes can be read from the weights
+            return _mlp(n_in, 3, 99)  # architecture only; the weights are loaded after
         return None
 
     def _save_extra(self, directory):
