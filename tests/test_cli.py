@@ -167,3 +167,65 @@ def test_no_command_and_unknown_command(capsys):
     assert code == 2 and "usage:" in out
     code, _, err = _run(["frobnicate"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+# -- commands built on DDFA and compare -------------------------------------------------
+def _blobs(tmp_path, n_domains=4, n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.ones(2) * 0.7, size=n_domains)
+    d = rng.integers(0, n_domains, n)
+    y = (rng.random(n) < P[d, 1]).astype(int)
+    X = rng.normal(size=(n, 2)).astype(np.float32) + 4.0 * y[:, None]
+    return X, d, y
+
+
+def test_fit_continuous_writes_files(tmp_path, capsys):
+    pytest.importorskip("lls_topics.ddfa")  # DEV ONLY: until DDFA is on main
+    X, d, _ = _blobs(tmp_path)
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "d.txt").write_text("domain\n" + "\n".join(f"site{v}" for v in d) + "\n")
+    out = tmp_path / "out"
+    code, stdout, err = _run(["fit-continuous", str(tmp_path / "X.npy"), str(tmp_path / "d.txt"),
+                              "-k", "2", "--epochs", "5", "--out", str(out), "-q"], capsys)
+    assert code == 0, err
+    for name in ("domain_topic.csv", "topic_word.csv", "posterior.csv", "top_samples.csv",
+                 "summary.json"):
+        assert (out / name).is_file(), name
+    with open(out / "posterior.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["row", "domain", "label_0", "label_1"] and len(rows) == len(X) + 1
+    post = np.array([[float(v) for v in r[2:]] for r in rows[1:]])
+    np.testing.assert_allclose(post.sum(axis=1), 1, atol=1e-4)
+    assert post.min() >= 0
+    # CSV features too; a length mismatch is an input error
+    np.savetxt(tmp_path / "X.csv", X, delimiter=",", header="a,b", comments="")
+    code, _, err = _run(["fit-continuous", str(tmp_path / "X.csv"), str(tmp_path / "d.txt"),
+                         "-k", "5", "--out", str(out), "-q"], capsys)
+    assert code == 2 and "larger than the number of domains" in err
+    np.save(tmp_path / "d_short.npy", d[:-3])
+    code, _, err = _run(["fit-continuous", str(tmp_path / "X.npy"),
+                         str(tmp_path / "d_short.npy"), "-k", "2", "-q"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "rows" in err
+
+
+def test_compare_planted_problem(tmp_path, capsys):
+    pytest.importorskip("lls_topics.compare")  # DEV ONLY: until compare is on main
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "cmp.png"
+    code, stdout, err = _run(["compare", "--problem", "small-a3", "--n-per-domain", "500",
+                              "--solvers", "anchor,nmf", "--plot", str(png), "-q"], capsys)
+    assert code == 0, err
+    assert "anchor" in stdout and "nmf" in stdout
+    assert png.stat().st_size > 0
+    code, _, err = _run(["compare", "--problem", "nope", "-q"], capsys)
+    assert code == 2 and "small-a3" in err
+
+
+def test_demo_runs_quickly(tmp_path, capsys):
+    pytest.importorskip("lls_topics.ddfa")  # DEV ONLY: until DDFA is on main
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "demo.png"
+    code, stdout, err = _run(["demo", "--epochs", "2", "--plot", str(png), "-q"], capsys)
+    assert code == 0, err
+    assert "reference DDFA pipeline" in stdout and "supervised oracle" in stdout
+    assert "y=0" in stdout and png.stat().st_size > 0
