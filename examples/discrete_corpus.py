@@ -18,6 +18,7 @@ from lls_topics import AnchorSolver, DomainCorpus, NMFSolver
 
 N_TOPICS = 8
 MIN_COUNT = 5  # rare words carry no usable co-occurrence signal
+MAX_DOC_SHARE = 0.4
 
 with open(datapath("lee_background.cor"), encoding="utf-8", errors="replace") as fh:
     articles = [line for line in fh if line.strip()]
@@ -27,7 +28,12 @@ docs = [[w for w in simple_preprocess(a) if w not in STOPWORDS] for a in article
 words = np.concatenate([np.asarray(d, dtype=str) for d in docs])
 domains = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
 vocab, tokens = np.unique(words, return_inverse=True)
-keep = np.bincount(tokens, minlength=len(vocab))[tokens] >= MIN_COUNT
+# words in over 40% of the articles ("said", "mr") are style, not topic (as gensim's
+# Dictionary.filter_extremes(no_above=...) would drop them)
+doc_freq = np.bincount(np.unique(domains * len(vocab) + tokens) % len(vocab),
+                       minlength=len(vocab))
+keep = (np.bincount(tokens, minlength=len(vocab)) >= MIN_COUNT)[tokens] & \
+    (doc_freq <= MAX_DOC_SHARE * len(docs))[tokens]
 vocab_kept, tokens_kept = np.unique(words[keep], return_inverse=True)
 corpus = DomainCorpus.from_tokens(tokens_kept, domains[keep], vocabulary=vocab_kept.tolist())
 print(f"Lee corpus: {corpus.n_domains} articles (domains), {corpus.n_words} words, "

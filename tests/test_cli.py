@@ -9,7 +9,11 @@ import scipy.sparse as sp
 from lls_topics import cli
 from lls_topics.datasets import make_discrete_lls
 
-pytest.importorskip("lls_topics.solvers.anchor")  # DEV ONLY: until AnchorSolver is on main
+
+
+@pytest.fixture
+def anchor():
+    pytest.importorskip("lls_topics.solvers.anchor")  # DEV ONLY: until AnchorSolver is on main
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +55,7 @@ def _check_outputs(out, k, n_domains):
     return rows, summary
 
 
-def test_fit_token_csv_writes_files(problem, tmp_path, capsys):
+def test_fit_token_csv_writes_files(anchor, problem, tmp_path, capsys):
     src = tmp_path / "tokens.csv"
     _write_token_csv(src, problem)
     out = tmp_path / "out"
@@ -76,7 +80,7 @@ def test_fit_token_csv_writes_files(problem, tmp_path, capsys):
     assert "wrote" in stdout
 
 
-def test_fit_tsv_integer_tokens_and_counts(problem, tmp_path, capsys):
+def test_fit_tsv_integer_tokens_and_counts(anchor, problem, tmp_path, capsys):
     src = tmp_path / "tokens.tsv"
     _write_token_csv(src, problem, words=False, header=False, delimiter="\t")
     code, _, err = _run(["fit", str(src), "-k", "3", "--out", str(tmp_path / "o"), "-q"],
@@ -86,7 +90,7 @@ def test_fit_tsv_integer_tokens_and_counts(problem, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("fmt", ["mtx", "npz", "mmcorpus"])
-def test_fit_count_matrix_formats(problem, tmp_path, capsys, fmt):
+def test_fit_count_matrix_formats(anchor, problem, tmp_path, capsys, fmt):
     M = problem.corpus.counts
     if fmt == "mtx":
         src = tmp_path / "counts.mtx"
@@ -108,7 +112,7 @@ def test_fit_count_matrix_formats(problem, tmp_path, capsys, fmt):
     assert "w" in (tmp_path / "o" / "top_words.txt").read_text()
 
 
-def test_fit_text_directory(tmp_path, capsys):
+def test_fit_text_directory(anchor, tmp_path, capsys):
     rng = np.random.default_rng(0)
     themes = [["apple", "banana", "cherry", "grape", "melon"],
               ["engine", "wheel", "brake", "clutch", "piston"],
@@ -179,7 +183,7 @@ def _blobs(tmp_path, n_domains=4, n=600, seed=0):
     return X, d, y
 
 
-def test_fit_continuous_writes_files(tmp_path, capsys):
+def test_fit_continuous_writes_files(anchor, tmp_path, capsys):
     pytest.importorskip("lls_topics.ddfa")  # DEV ONLY: until DDFA is on main
     X, d, _ = _blobs(tmp_path)
     np.save(tmp_path / "X.npy", X)
@@ -208,7 +212,7 @@ def test_fit_continuous_writes_files(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "rows" in err
 
 
-def test_compare_planted_problem(tmp_path, capsys):
+def test_compare_planted_problem(anchor, tmp_path, capsys):
     pytest.importorskip("lls_topics.compare")  # DEV ONLY: until compare is on main
     pytest.importorskip("matplotlib")
     png = tmp_path / "cmp.png"
@@ -221,7 +225,7 @@ def test_compare_planted_problem(tmp_path, capsys):
     assert code == 2 and "small-a3" in err
 
 
-def test_demo_runs_quickly(tmp_path, capsys):
+def test_demo_runs_quickly(anchor, tmp_path, capsys):
     pytest.importorskip("lls_topics.ddfa")  # DEV ONLY: until DDFA is on main
     pytest.importorskip("matplotlib")
     png = tmp_path / "demo.png"
