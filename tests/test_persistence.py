@@ -218,3 +218,18 @@ def test_custom_module_needs_objects(problem, tmp_path):
         back = load_estimator(tmp_path / "c", objects={"model": _TinyCNN()})
     assert back.random_state is None
     np.testing.assert_array_equal(back.predict(X)[0], est.predict(X)[0])
+
+
+def test_anchor_solver_round_trip(problem, tmp_path):
+    from lls_topics import AnchorSolver
+
+    est = AnchorSolver(3, random_state=0).fit(problem.corpus)
+    est.save(tmp_path / "a")
+    back = AnchorSolver.load(tmp_path / "a")
+    np.testing.assert_array_equal(back.predict_proba(problem.tokens, problem.domains),
+                                  est.predict_proba(problem.tokens, problem.domains))
+    np.testing.assert_array_equal(back.transform(problem.corpus), est.transform(problem.corpus))
+    for a, b in zip(est.anchors_, back.anchors_):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="not a _EMSolver"):
+        _EMSolver.load(tmp_path / "a")
