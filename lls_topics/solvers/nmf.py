@@ -209,9 +209,10 @@ class NMFSolver(BaseTopicSolver):
 
     def _fit_kl(self, data: CountData, P0: np.ndarray, A0: np.ndarray) -> tuple:
         max_iter = int(self.max_iter)
-        P, A, n_iter, ll = em_fit(data, P0, A0, max_iter=max_iter, tol=float(self.tol))
+        tol = self._tol()
+        P, A, n_iter, ll = em_fit(data, P0, A0, max_iter=max_iter, tol=tol)
         # em_fit stops before the update that would gain less than tol
-        converged = self.tol == 0 or n_iter < max_iter
+        converged = tol == 0 or n_iter < max_iter
         return P, A, ll / data.total, n_iter, converged
 
     def _fit_frobenius(self, counts: sp.csr_matrix, P0: np.ndarray, A0: np.ndarray,
