@@ -99,7 +99,7 @@ class LDASolver(BaseTopicSolver):
         Maximum E-step fixed-point iterations per domain and pass.
     gamma_threshold : float, default=1e-5
         E-step convergence threshold (gensim's).
-    tol : float, default=1e-5
+    tol : float, default=1e-4
         Stop when the largest change of a topic-word probability in a pass is below
         this. 0 runs all ``passes``.
     workers : int or None, default=None
@@ -122,7 +122,7 @@ class LDASolver(BaseTopicSolver):
 
     def __init__(self, n_topics: int, *, backend: str = "gensim", init: Any = "anchor",
                  alpha: Any = 0.1, eta: Any = 0.01, passes: int = 100,
-                 iterations: int = 200, gamma_threshold: float = 1e-5, tol: float = 1e-5,
+                 iterations: int = 200, gamma_threshold: float = 1e-5, tol: float = 1e-4,
                  workers: int | None = None, verbose: bool = False,
                  random_state: Any = None) -> None:
         self.n_topics = n_topics
