@@ -2,7 +2,7 @@
 
 ``loss="kl"`` is maximum likelihood for the counts (PLSA): it runs the sparse EM of
 :func:`lls_topics.em.em_fit`, whose updates are the multiplicative KL-NMF updates with
-each domain's scale profiled out. On the protocol grid it is 1.6x (large) to 13x
+each domain's scale profiled out. On the protocol grid it is 1.5x (large) to 13x
 (small) faster than scikit-learn's ``NMF(beta_loss="kullback-leibler", solver="mu")``
 from the same start, at the same likelihood and prior error (``benchmarks/solvers.py
 --kl-backends`` measures it), so scikit-learn is used for the Frobenius loss only.
