@@ -71,6 +71,45 @@ def reference_nmf(counts: Any, n_topics: int, random_state: Any = None
     return P, A
 
 
+def _sparse_map_em(data: CountData, P: np.ndarray, A: np.ndarray, prior: float,
+                   max_iter: int, tol: float) -> tuple:
+    """EM for the MAP of p(x|y) under a sparse Dirichlet(1 + prior), -1 <= prior < 0.
+
+    The mode of the M-step is ``max(expected counts + prior, 0)``, normalized: inputs
+    a label explains less than ``-prior`` samples of drop out of that label, and the
+    multiplicative updates then keep them out.
+    """
+    _, V = data.shape
+    has_data = np.zeros(V, dtype=bool)
+    has_data[np.unique(data.cols if not data.dense else np.nonzero(data.N)[1])] = True
+    prev = -np.inf
+    n_iter, converged = 0, tol == 0
+    for it in range(max_iter):
+        R, ll = data.ratio(P, A)
+        if tol > 0 and abs(ll - prev) < tol * data.total:
+            converged = True
+            break
+        prev = ll
+        P_new = P * data.dot_topics(R, A)
+        S = A * data.dot_domains(R, P)
+        S_map = np.maximum(S + prior, 0.0)
+        # an input seen in the data must stay possible under some label
+        lost = has_data & (S_map.max(axis=0) <= 0)
+        if np.any(lost):
+            best = np.argmax(S[:, lost], axis=0)
+            S_map[best, np.flatnonzero(lost)] = S[best, np.flatnonzero(lost)]
+        A = _normalize(S_map)
+        P = _normalize(P_new)
+        n_iter = it + 1
+    _, ll = data.ratio(P, A)
+    return P, A, n_iter, ll, converged
+
+
+def _normalize(X: np.ndarray) -> np.ndarray:
+    s = X.sum(axis=1, keepdims=True)
+    return np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
+
+
 class NMFSolver(BaseTopicSolver):
     """Factorize the domain-by-input counts by non-negative matrix factorization.
 
@@ -104,6 +143,11 @@ class NMFSolver(BaseTopicSolver):
         tolerance stops it once the fit of the data has settled. ``"frobenius"``
         (default 1e-4): scikit-learn's relative tolerance. 0 runs exactly ``max_iter``
         iterations.
+    topic_word_prior : float, default=0.0
+        ``"kl"`` only: pseudo-count added to each label's expected input counts in the
+        M-step, i.e. the MAP under a Dirichlet(1 + topic_word_prior) prior on p(x|y).
+        0 is maximum likelihood; values in [-1, 0) are a sparse prior whose mode drops
+        inputs that a label explains fewer than ``-topic_word_prior`` samples of.
     reference : bool, default=False
         Reproduce the DDFA paper's step instead (:func:`reference_nmf`):
         scikit-learn's ``NMF(n_components=k, init="random")`` with its defaults on the
@@ -143,7 +187,7 @@ class NMFSolver(BaseTopicSolver):
 
     def __init__(self, n_topics: int, *, loss: str = "kl", init: Any = "anchor",
                  n_restarts: int = 1, max_iter: int = 500, tol: float | None = None,
-                 reference: bool = False, verbose: bool = False,
+                 topic_word_prior: float = 0.0, reference: bool = False, verbose: bool = False,
                  random_state: Any = None) -> None:
         self.n_topics = n_topics
         self.loss = loss
@@ -151,6 +195,7 @@ class NMFSolver(BaseTopicSolver):
         self.n_restarts = n_restarts
         self.max_iter = max_iter
         self.tol = tol
+        self.topic_word_prior = topic_word_prior
         self.reference = reference
         self.verbose = verbose
         self.random_state = random_state
@@ -164,6 +209,10 @@ class NMFSolver(BaseTopicSolver):
         if self.tol is not None and (not isinstance(self.tol, (int, float, np.floating))
                                      or not self.tol >= 0):
             raise ValueError(f"tol must be None or a non-negative number, got {self.tol!r}")
+        if not isinstance(self.topic_word_prior, (int, float, np.floating)) or \
+                not self.topic_word_prior >= -1:
+            raise ValueError(f"topic_word_prior must be a number >= -1, got "
+                             f"{self.topic_word_prior!r}")
 
     def _tol(self) -> float:
         if self.tol is not None:
@@ -210,9 +259,14 @@ class NMFSolver(BaseTopicSolver):
     def _fit_kl(self, data: CountData, P0: np.ndarray, A0: np.ndarray) -> tuple:
         max_iter = int(self.max_iter)
         tol = self._tol()
-        P, A, n_iter, ll = em_fit(data, P0, A0, max_iter=max_iter, tol=tol)
-        # em_fit stops before the update that would gain less than tol
-        converged = tol == 0 or n_iter < max_iter
+        prior = float(self.topic_word_prior)
+        if prior >= 0:
+            P, A, n_iter, ll = em_fit(data, P0, A0, max_iter=max_iter, tol=tol,
+                                      topic_word_prior=prior)
+            # em_fit stops before the update that would gain less than tol
+            converged = tol == 0 or n_iter < max_iter
+        else:
+            P, A, n_iter, ll, converged = _sparse_map_em(data, P0, A0, prior, max_iter, tol)
         return P, A, ll / data.total, n_iter, converged
 
     def _fit_frobenius(self, counts: sp.csr_matrix, P0: np.ndarray, A0: np.ndarray,
