@@ -54,7 +54,12 @@ def methods(include_tomotopy: bool, include_gensim_default: bool, init: str = "a
     from lls_topics.solvers.lda import LDASolver
     from lls_topics.solvers.nmf import NMFSolver
 
+    from lls_topics.solvers.anchor import AnchorSolver
+
     out = {
+        "anchor": lambda C, k, s: AnchorSolver(k, random_state=s).fit(C).domain_topic_,
+        f"nmf-kl ML ({init})": lambda C, k, s: NMFSolver(k, init=init, topic_word_prior=0.0,
+                                                         random_state=s).fit(C).domain_topic_,
         f"nmf-kl ({init})": lambda C, k, s: NMFSolver(k, init=init,
                                                       random_state=s).fit(C).domain_topic_,
         f"lda ({init})": lambda C, k, s: LDASolver(k, init=init,

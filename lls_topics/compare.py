@@ -144,8 +144,10 @@ def compare(data: Any, solvers: Any = ("anchor", "nmf", "lda"), truth: Any = Non
         One row per solver, keys:
 
         - ``solver``, ``fit_seconds``, ``log_likelihood`` (per sample);
-        - ``anchor_residual_max``, ``anchor_residual_mean`` (NaN for solvers without
-          anchors);
+        - ``anchor_residual_first``, ``anchor_residual_last``: the residual norm at the
+          first and the k-th anchor pick (:attr:`AnchorSolver.anchor_residuals_`); a
+          last residual near the first one's noise level says k may be too large
+          (NaN for solvers without anchors);
         - with the truth: ``l1_P`` (summed), ``l1_P_per_entry``, ``oracle_ratio``
           (``l1_P`` over the oracle's, which fits p_d(y) by maximum likelihood with
           the true p(x|y)); with the true topics ``topic_l1``; with the samples
@@ -214,8 +216,8 @@ def compare(data: Any, solvers: Any = ("anchor", "nmf", "lda"), truth: Any = Non
         res = getattr(est, "anchor_residuals_", None)
         if res is not None and np.size(res):
             res = np.asarray(res, dtype=np.float64)
-            row["anchor_residual_max"] = float(np.max(res))
-            row["anchor_residual_mean"] = float(np.mean(res))
+            row["anchor_residual_first"] = float(res[0])
+            row["anchor_residual_last"] = float(res[-1])
         if P_true is not None:
             rows_idx = corpus.domain_index(est.domain_ids_)
             Pt = P_true[rows_idx]
@@ -236,7 +238,7 @@ def compare(data: Any, solvers: Any = ("anchor", "nmf", "lda"), truth: Any = Non
 
 def _empty_row(name: str, secs: float) -> dict:
     return {"solver": name, "fit_seconds": secs, "log_likelihood": np.nan,
-            "anchor_residual_max": np.nan, "anchor_residual_mean": np.nan,
+            "anchor_residual_first": np.nan, "anchor_residual_last": np.nan,
             "l1_P": np.nan, "l1_P_per_entry": np.nan, "oracle_ratio": np.nan,
             "topic_l1": np.nan, "matched_accuracy": np.nan}
 

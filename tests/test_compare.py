@@ -43,6 +43,11 @@ def test_compare_end_to_end_with_truth(tiny):
         assert r["topic_l1"] >= 0
     # the oracle's accuracy is the Bayes limit: nobody beats it by more than noise
     assert max(r["matched_accuracy"] for r in rows) <= rows[0]["matched_accuracy"] + 0.01
+    if HAS_ANCHOR:
+        anchor_row = rows[1]
+        assert anchor_row["solver"] == "anchor"
+        assert anchor_row["anchor_residual_first"] >= anchor_row["anchor_residual_last"] > 0
+        assert np.isnan(rows[2]["anchor_residual_first"])
     est = fitted[rows[1]["solver"]]
     aligned = align_to_truth(est.domain_topic_, tiny.domain_topic)
     assert np.abs(aligned - tiny.domain_topic).sum() == pytest.approx(rows[1]["l1_P"])

@@ -76,8 +76,18 @@ def test_reference_preset(planted):
     assert np.isfinite(prior_l1(planted.domain_topic, est.domain_topic_))
 
 
+@pytest.mark.parametrize("prior", [0.0, -1.0])
+def test_kl_from_truth_stays_near_truth(planted, prior):
+    # both maximum likelihood and the sparse MAP keep a start at the truth near it
+    est = NMFSolver(4, init=lambda c, k, r: (planted.domain_topic, planted.topic_word),
+                    topic_word_prior=prior).fit(planted.corpus)
+    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * _oracle(planted)
+    assert est.converged_
+
+
 def test_restarts_keep_best_likelihood(easy):
-    est = NMFSolver(3, init="random", n_restarts=3, random_state=2).fit(easy.corpus)
+    est = NMFSolver(3, init="random", n_restarts=3, topic_word_prior=0.0,
+                    random_state=2).fit(easy.corpus)
     assert est.restart_objectives_.shape == (3,)
     assert est.log_likelihood_ == pytest.approx(est.restart_objectives_.max(), abs=1e-9)
 
@@ -114,6 +124,7 @@ def test_callable_init_and_population_fixed_point():
     (dict(n_restarts=0), "n_restarts"),
     (dict(max_iter=0), "max_iter"),
     (dict(tol=-1.0), "tol"),
+    (dict(topic_word_prior=-2.0), "topic_word_prior"),
     (dict(init=lambda c, k, rng: (np.ones((2, 2)), np.ones((2, 2)))), "init returned shapes"),
 ])
 def test_bad_parameters(easy, kwargs, match):
