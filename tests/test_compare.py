@@ -1,4 +1,3 @@
-import importlib.util
 
 import numpy as np
 import pytest
@@ -7,8 +6,6 @@ from lls_topics.compare import align_to_truth, compare
 from lls_topics.datasets import make_discrete_lls
 from lls_topics.solvers.lda import LDASolver
 from lls_topics.solvers.nmf import NMFSolver
-
-HAS_ANCHOR = importlib.util.find_spec("lls_topics.solvers.anchor") is not None
 
 
 @pytest.fixture(scope="module")
@@ -22,10 +19,8 @@ def _rows(table):
 
 
 def _solvers():
-    if HAS_ANCHOR:
-        return ("anchor", "nmf", "lda", "nmf-reference")
-    return (("nmf", NMFSolver(3, init="nndsvda", random_state=0)),
-            ("lda", LDASolver(3, init="nndsvda", random_state=0)), "nmf-reference")
+    return ("anchor", "nmf", ("lda-nndsvda", LDASolver(3, init="nndsvda", random_state=0)),
+            "nmf-reference")
 
 
 def test_compare_end_to_end_with_truth(tiny):
@@ -43,11 +38,10 @@ def test_compare_end_to_end_with_truth(tiny):
         assert r["topic_l1"] >= 0
     # the oracle's accuracy is the Bayes limit: nobody beats it by more than noise
     assert max(r["matched_accuracy"] for r in rows) <= rows[0]["matched_accuracy"] + 0.01
-    if HAS_ANCHOR:
-        anchor_row = rows[1]
-        assert anchor_row["solver"] == "anchor"
-        assert anchor_row["anchor_residual_first"] >= anchor_row["anchor_residual_last"] > 0
-        assert np.isnan(rows[2]["anchor_residual_first"])
+    anchor_row = rows[1]
+    assert anchor_row["solver"] == "anchor"
+    assert anchor_row["anchor_residual_first"] >= anchor_row["anchor_residual_last"] > 0
+    assert np.isnan(rows[2]["anchor_residual_first"])
     est = fitted[rows[1]["solver"]]
     aligned = align_to_truth(est.domain_topic_, tiny.domain_topic)
     assert np.abs(aligned - tiny.domain_topic).sum() == pytest.approx(rows[1]["l1_P"])

@@ -1,4 +1,3 @@
-import importlib.util
 import warnings
 
 import numpy as np
@@ -10,9 +9,6 @@ from lls_topics.em import fit_domain_topic
 from lls_topics.metrics import prior_l1
 from lls_topics.solvers.lda import LDASolver
 from lls_topics.solvers.nmf import NMFSolver
-
-HAS_ANCHOR = importlib.util.find_spec("lls_topics.solvers.anchor") is not None
-needs_anchor = pytest.mark.skipif(not HAS_ANCHOR, reason="AnchorSolver not available yet")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +28,6 @@ def _check_normalized(est, D, k, V):
     np.testing.assert_allclose(est.topic_word_.sum(1), 1.0)
 
 
-@needs_anchor
 def test_lda_anchor_seeded_recovers_planted(planted):
     est = LDASolver(4, random_state=0).fit(planted.corpus)
     _check_normalized(est, 12, 4, 80)
@@ -75,7 +70,6 @@ def test_convergence_warning_names_passes(planted):
     assert not est.converged_
 
 
-@needs_anchor
 def test_solvers_agree_on_population_data():
     from lls_topics.solvers.anchor import AnchorSolver
 
