@@ -26,6 +26,15 @@ near-uniform random topics at all. What this class does instead, and why:
 * **a pass budget with a stopping rule** (``passes=100``, ``tol``): passes stop once
   the topics move by less than ``tol``; like EM, running much longer trades prior
   accuracy for likelihood.
+
+Result on the protocol grid (medians, one run of ``benchmarks/solvers.py``): 0.84x,
+0.79x, 0.82x and 0.50x tomotopy's L1(P) (500 Gibbs iterations, 1 worker) on small-a0.5,
+small-a3, small-a10 and large, in 0.2-4 s against tomotopy's 5-80 s. From the anchor
+start the variational fixed point is reached in a few passes: most of the accuracy
+comes from the seed. scikit-learn's ``LatentDirichletAllocation`` has no public way
+to seed its topics, and from its random start it does no better than gensim's (L1 5.7
+against tomotopy's 0.67 on small-a3, seed 0, batch, 200 iterations), so there is no
+``backend="sklearn"``.
 """
 from __future__ import annotations
 
