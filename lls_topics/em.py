@@ -19,6 +19,8 @@ import scipy.sparse as sp
 __all__ = ["CountData", "em_fit", "vb_fit", "log_likelihood", "fit_domain_topic"]
 
 _TINY = 1e-300
+# non-zeros per block when evaluating the model on a sparse matrix
+_CHUNK = 1 << 16
 
 
 @dataclass
@@ -50,7 +52,6 @@ class CountData:
             self.N_nz = self.N.ravel()[self.flat_nz]
         else:
             self.M = M
-            self.MT = M.T.tocsr()
             self.rows = np.repeat(np.arange(D), np.diff(M.indptr))
             self.cols = M.indices
             self.data = M.data
@@ -64,12 +65,25 @@ class CountData:
             ll = float(np.sum(self.N_nz * np.log(model.ravel()[self.flat_nz]))) if \
                 with_ll else np.nan
             return R, ll
-        model = np.einsum("ij,ij->i", P[self.rows], A[:, self.cols].T)
-        model = np.maximum(model, _TINY)
+        model = self.model_values(P, A)
         vals = self.data / model
         R = sp.csr_matrix((vals, self.M.indices, self.M.indptr), shape=self.shape)
         ll = float(np.dot(self.data, np.log(model))) if with_ll else np.nan
         return R, ll
+
+    def model_values(self, P: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """``(P A)[d, x]`` at every non-zero, floored at a tiny positive value.
+
+        Works in chunks of non-zeros so that memory stays ``O(nnz + V k)``
+        rather than ``O(nnz k)``.
+        """
+        AT = np.ascontiguousarray(A.T)
+        out = np.empty(self.data.size)
+        step = _CHUNK
+        for lo in range(0, self.data.size, step):
+            hi = min(lo + step, self.data.size)
+            out[lo:hi] = np.einsum("ij,ij->i", P[self.rows[lo:hi]], AT[self.cols[lo:hi]])
+        return np.maximum(out, _TINY)
 
     @staticmethod
     def dot_topics(R: Any, A: np.ndarray) -> np.ndarray:
