@@ -104,6 +104,8 @@ def run(args: argparse.Namespace) -> list[dict]:
                     rec["error"] = fit.reason
                 else:
                     rec.update(evaluate(problem, fit))
+                    if "variant" in fit.info:
+                        rec["variant"] = fit.info["variant"]
                     rec["oracle_ratio"] = rec["l1"] / oracle["l1"]
                     if tomo is not None and not isinstance(tomo, Failure):
                         rec["time_ratio_tomotopy"] = rec["seconds"] / tomo.seconds
