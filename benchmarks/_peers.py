@@ -18,6 +18,9 @@ Methods (names used by ``--methods``):
   per domain;
 - ``gensim``: gensim ``LdaModel`` with honest settings and its own random start
   (``LDASolver(init="gensim")`` when available, else :data:`GENSIM_OPTIONS`);
+- ``gensim-direct``: gensim ``LdaModel`` with :data:`GENSIM_OPTIONS` always (learned
+  asymmetric alpha); on the large setting it beats ``LDASolver(init="gensim")``
+  (1.5x vs 6.4x the oracle, seed 0), so both are shown to keep the peer honest;
 - ``oracle``: p_d(y) by maximum likelihood with the true p(x|y) held fixed;
 - ``ml-limit``: the likelihood limit, PLSA EM on the counts started at the truth.
 """
@@ -40,7 +43,7 @@ __all__ = ["Fit", "Failure", "Problem", "METHODS", "OURS", "PEERS", "LIMITS", "r
            "machine_description", "format_table"]
 
 OURS = ("anchor", "nmf", "lda")
-PEERS = ("ref-nmf", "tomotopy", "gensim")
+PEERS = ("ref-nmf", "tomotopy", "gensim", "gensim-direct")
 LIMITS = ("oracle", "ml-limit")
 
 
@@ -333,6 +336,7 @@ METHODS: dict[str, Callable[[Problem, int], Fit]] = {
     "ref-nmf": lambda pb, s: fit_ref_nmf(pb.counts, pb.k, s),
     "tomotopy": lambda pb, s: fit_tomotopy(pb.counts, pb.k, s),
     "gensim": lambda pb, s: fit_gensim(pb.counts, pb.k, s),
+    "gensim-direct": lambda pb, s: _fit_gensim_direct(pb.counts, pb.k, s),
     "oracle": lambda pb, s: fit_oracle(pb.counts, pb.A),
     "ml-limit": lambda pb, s: fit_ml_limit(pb.counts, pb.P, pb.A),
 }

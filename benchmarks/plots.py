@@ -19,10 +19,12 @@ import os
 import sys
 
 # ours first, then peers, then the limits; a stable colour per method across figures
-ORDER = ["anchor", "nmf", "lda", "ref-nmf", "tomotopy", "gensim", "ml-limit", "oracle"]
+ORDER = ["anchor", "nmf", "lda", "ref-nmf", "tomotopy", "gensim", "gensim-direct", "ml-limit",
+         "oracle"]
 STYLE = {"anchor": ("C0", "o", "-"), "nmf": ("C1", "s", "-"), "lda": ("C2", "^", "-"),
          "ref-nmf": ("C3", "v", "--"), "tomotopy": ("C4", "D", "--"),
-         "gensim": ("C5", "P", "--"), "ml-limit": ("0.4", "x", ":"),
+         "gensim": ("C5", "P", "--"), "gensim-direct": ("C6", "*", "--"),
+         "ml-limit": ("0.4", "x", ":"),
          "oracle": ("k", "", ":")}
 
 

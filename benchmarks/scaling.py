@@ -43,11 +43,12 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
 DEFAULT_METHODS = ["anchor", "nmf", "lda", "ref-nmf", "tomotopy"]
-KNOWN_METHODS = DEFAULT_METHODS + ["gensim"]
+KNOWN_METHODS = DEFAULT_METHODS + ["gensim", "gensim-direct"]
 # packages each method imports, loaded before the memory baseline is taken
 _PRELOAD = {"anchor": ["lls_topics.solvers.anchor"], "nmf": ["lls_topics.solvers.nmf"],
             "lda": ["lls_topics.solvers.lda"], "ref-nmf": ["sklearn.decomposition"],
-            "tomotopy": ["tomotopy"], "gensim": ["gensim.models"]}
+            "tomotopy": ["tomotopy"], "gensim": ["gensim.models"],
+            "gensim-direct": ["gensim.models"]}
 
 
 def _status_mb(key: str) -> float | None:
