@@ -18,7 +18,8 @@ import scipy.sparse as sp
 
 __all__ = ["CountData", "em_fit", "vb_fit", "log_likelihood", "fit_domain_topic"]
 
-_TINY = 1e-300
+# floor of the model where it has data: finite ratios even for counts near 2^50
+_TINY = 1e-100
 # non-zeros per block when evaluating the model on a sparse matrix
 _CHUNK = 1 << 16
 

@@ -8,11 +8,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
-from lls_topics import AnchorSolver, DomainCorpus, IdentifiabilityWarning
+from lls_topics import AnchorSolver, DomainCorpus, IdentifiabilityWarning, LDASolver, NMFSolver
 from lls_topics.datasets import make_discrete_lls
 
 SOLVERS = [
     pytest.param(lambda k: AnchorSolver(k, random_state=0), id="anchor"),
+    pytest.param(lambda k: NMFSolver(k, random_state=0), id="nmf"),
+    pytest.param(lambda k: NMFSolver(k, loss="frobenius", init="nndsvda", random_state=0),
+                 id="nmf-frobenius"),
+    pytest.param(lambda k: LDASolver(k, passes=5, random_state=0), id="lda",
+                 marks=pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")),
 ]
 
 
@@ -96,9 +101,12 @@ def test_degenerate_but_legal(make, case, planted):
         s = make(k).fit(N)
     _assert_valid_fit(s, N.shape[0], N.shape[1], k)
     if case == "unseen_inputs":
-        assert np.all(s.topic_word_[:, -7:] == 0)
+        # at most a prior's worth of mass (LDA's eta) on inputs never seen
+        assert np.all(s.topic_word_[:, -7:].sum(1) < 0.01)
         proba = s.predict_proba([N.shape[1] - 1], [0])
-        np.testing.assert_allclose(proba[0], s.domain_topic_[0])
+        np.testing.assert_allclose(proba.sum(1), 1)
+        if np.all(s.topic_word_[:, -7:] == 0):  # no evidence: the domain's prior
+            np.testing.assert_allclose(proba[0], s.domain_topic_[0])
 
 
 @pytest.mark.parametrize("make", SOLVERS)
@@ -175,6 +183,17 @@ BAD_INPUTS = [
     (lambda p: _fitted(p).predict_proba([0, 1], [0, 99]), ValueError, ["domains", "99"]),
     (lambda p: _fitted(p).predict_proba([0, 1], [0, 1, 2]), ValueError, ["tokens", "domains"]),
     (lambda p: _fitted(p).transform(np.ones((2, 3))), ValueError, ["X", "inputs"]),
+    (lambda p: NMFSolver(21).fit(p.corpus), ValueError, ["n_topics", "identifiable"]),
+    (lambda p: NMFSolver(5, loss="xyz").fit(p.corpus), ValueError, ["loss"]),
+    (lambda p: NMFSolver(5, init="xyz").fit(p.corpus), ValueError, ["init"]),
+    (lambda p: NMFSolver(5, max_iter=0).fit(p.corpus), ValueError, ["max_iter"]),
+    (lambda p: NMFSolver(5).predict_proba([0], [0]), NotFittedError, ["NMFSolver"]),
+    (lambda p: NMFSolver(5).fit([[1, -1]] * 6), ValueError, ["X", "negative"]),
+    (lambda p: LDASolver(21).fit(p.corpus), ValueError, ["n_topics", "identifiable"]),
+    (lambda p: LDASolver(5, backend="xyz").fit(p.corpus), ValueError, ["backend"]),
+    (lambda p: LDASolver(5, passes=0).fit(p.corpus), ValueError, ["passes"]),
+    (lambda p: LDASolver(5).predict([0], [0]), NotFittedError, ["LDASolver"]),
+    (lambda p: LDASolver(5).fit([[np.nan, 1]] * 6), ValueError, ["X", "NaN"]),
 ]
 
 
