@@ -106,8 +106,8 @@ def topic_l1(A_true: Any, A_hat: Any, *, perm: Any = None) -> float:
     return float(np.abs(A - B[perm]).sum())
 
 
-def confusion_permutation(y_true: Any, y_pred: Any) -> dict:
-    """Mapping from predicted to true labels that maximizes agreement."""
+def _confusion(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts of (predicted, true) label pairs, with the distinct labels of each."""
     yt = np.asarray(y_true).ravel()
     yp = np.asarray(y_pred).ravel()
     if yt.shape != yp.shape:
@@ -118,7 +118,13 @@ def confusion_permutation(y_true: Any, y_pred: Any) -> dict:
     ct, it = np.unique(yt, return_inverse=True)
     cp, ip = np.unique(yp, return_inverse=True)
     C = np.zeros((len(cp), len(ct)), dtype=np.int64)
-    np.add.at(C, (ip, it), 1)
+    np.add.at(C, (ip.ravel(), it.ravel()), 1)
+    return C, cp, ct
+
+
+def confusion_permutation(y_true: Any, y_pred: Any) -> dict:
+    """Mapping from predicted to true labels that maximizes agreement."""
+    C, cp, ct = _confusion(y_true, y_pred)
     rows, cols = linear_sum_assignment(-C)
     return {cp[r].item() if hasattr(cp[r], "item") else cp[r]:
             ct[c].item() if hasattr(ct[c], "item") else ct[c] for r, c in zip(rows, cols)}
@@ -135,16 +141,6 @@ def matched_accuracy(y_true: Any, y_pred: Any) -> float:
     -------
     float in [0, 1]
     """
-    yt = np.asarray(y_true).ravel()
-    yp = np.asarray(y_pred).ravel()
-    if yt.shape != yp.shape:
-        raise ValueError(f"y_true and y_pred must have the same length, got {yt.size} and "
-                         f"{yp.size}")
-    if yt.size == 0:
-        raise ValueError("y_true is empty")
-    _, it = np.unique(yt, return_inverse=True)
-    _, ip = np.unique(yp, return_inverse=True)
-    C = np.zeros((ip.max() + 1, it.max() + 1), dtype=np.int64)
-    np.add.at(C, (ip.ravel(), it.ravel()), 1)
+    C, _, _ = _confusion(y_true, y_pred)
     rows, cols = linear_sum_assignment(-C)
-    return float(C[rows, cols].sum() / yt.size)
+    return float(C[rows, cols].sum() / C.sum())
