@@ -1,0 +1,246 @@
+"""The anchor-word solver: identifiable by construction, then statistically polished."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..anchors import find_anchors, recover_topics, simplex_least_squares, word_profiles
+from ..em import CountData, em_fit, fit_domain_topic, vb_fit
+from .base import BaseTopicSolver
+
+__all__ = ["AnchorSolver", "cooccurrence_profiles"]
+
+_MAX_COOC_WORDS = 20000
+
+
+class AnchorSolver(BaseTopicSolver):
+    """Anchor-word solver for LLS / topic models over domain-by-input counts.
+
+    The labels are identifiable because each owns *anchor* inputs that no other
+    label emits; their profiles p(d|x) are the vertices of the simplex that all
+    profiles fill. The solver
+
+    1. finds those vertices by successive projection with a multinomial-noise
+       correction (so rare inputs are not mistaken for vertices),
+    2. recovers p(y|x) for every input by simplex-constrained regression on the
+       anchor profiles, hence p(x|y) and p_d(y) (using the actual domain sizes),
+    3. refines the solution on the counts: a variational-Bayes pass with a sparse
+       Dirichlet prior on p(x|y), which keeps the anchor-like (identifiable)
+       structure while pooling the evidence of every input, then a short
+       maximum-likelihood (EM) polish, and finally the maximum-likelihood p_d(y)
+       given the recovered p(x|y).
+
+    Parameters
+    ----------
+    n_topics : int
+        Number of latent labels k (at most the number of domains).
+    space : {"profile", "cooccurrence"}, default="profile"
+        Where anchors are sought. ``"profile"``: the rows p(d|x) of the
+        input-by-domain counts (sparse, O(nnz + V k) memory). ``"cooccurrence"``:
+        Arora et al.'s input-input co-occurrence rows, for corpora of many short
+        domains where per-input profiles are too noisy; builds a dense V x V
+        matrix, so only for vocabularies up to 20,000 inputs.
+    method : {"spa", "snpa"}, default="spa"
+        Successive projection, or successive nonnegative projection.
+    noise_correction : bool or "auto", default="auto"
+        Correct the profile norms for multinomial sampling noise. ``"auto"`` does
+        so when the counts are whole numbers (samples), not for fractional
+        (expected) counts, which carry no sampling noise.
+    confidence : float, default=1.0
+        Rank candidate anchors by a lower confidence bound, this many (upper
+        bounds of) standard deviations below their noise-corrected norm; this
+        stops an input seen a few times from winning by its noise alone.
+    min_count : float, optional
+        Inputs seen fewer times are never anchors (default: 5, or 0.1% of the
+        samples per label if larger).
+    cleanup : bool, default=False
+        Arora et al.'s second pass over the anchors.
+    loss : {"l2", "kl"}, default="l2"
+        Loss of the simplex regression in the recovery step.
+    backend : {"numpy", "cvxpy"}, default="numpy"
+        ``"cvxpy"`` solves the recovery regressions exactly, one input at a time
+        (a slow reference for small problems).
+    refine : {"auto", "bayes", "ml", "none"}, default="auto"
+        ``"bayes"``: variational Bayes then ``polish_iter`` EM steps;
+        ``"ml"``: ``max_iter`` EM steps; ``"none"``: the anchor solution as is.
+        ``"auto"`` is ``"bayes"`` for whole-number counts and ``"ml"`` for
+        fractional (expected) counts, where there is no noise to regularize.
+    topic_prior : float, default=0.01
+        Dirichlet concentration on p(x|y) in the Bayesian pass; small values
+        favour sparse topics.
+    domain_prior : float, default=1.0
+        Dirichlet concentration on p_d(y) in the Bayesian pass.
+    polish_iter : int, default=50
+        EM steps after the Bayesian pass. A few steps fit the well-determined
+        directions of the likelihood; many steps let p(x|y) overfit along the
+        nearly flat ones.
+    max_iter : int, default=500
+        Iteration cap of the Bayesian pass and of ``refine="ml"``.
+    tol : float, default=1e-7
+        Convergence tolerance of the refinement.
+    random_state : int, Generator or None
+        Accepted for API consistency; the solver is deterministic.
+
+    Attributes
+    ----------
+    topic_word_ : ndarray of shape (n_topics, n_words)
+        p(x|y); rows sum to 1.
+    domain_topic_ : ndarray of shape (n_domains, n_topics)
+        p_d(y); rows sum to 1.
+    anchors_ : ndarray of int, shape (n_topics,)
+        The anchor input of each label (label ``y`` is anchored by ``anchors_[y]``).
+    anchor_residuals_ : ndarray of shape (n_topics,)
+        Residual norm at each anchor pick; a sharp drop after the true number of
+        labels is a diagnostic for choosing ``n_topics``.
+    n_iter_ : int
+        Refinement iterations run.
+    domain_ids_, domain_sizes_, n_words_, log_likelihood_
+        See :class:`~lls_topics.solvers.base.BaseTopicSolver`.
+
+    Examples
+    --------
+    >>> from lls_topics import AnchorSolver, make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=2000, random_state=0)
+    >>> solver = AnchorSolver(n_topics=5, random_state=0).fit(prob.corpus)
+    >>> solver.domain_topic_.shape
+    (20, 5)
+    """
+
+    _fitted_arrays = BaseTopicSolver._fitted_arrays + ("anchors_", "anchor_residuals_")
+
+    def __init__(self, n_topics: int, *, space: str = "profile", method: str = "spa",
+                 noise_correction: Any = "auto", confidence: float = 1.0,
+                 min_count: float | None = None, cleanup: bool = False, loss: str = "l2",
+                 backend: str = "numpy", refine: str = "auto", topic_prior: float = 0.01,
+                 domain_prior: float = 1.0, polish_iter: int = 50, max_iter: int = 500,
+                 tol: float = 1e-7, random_state: Any = None) -> None:
+        self.n_topics = n_topics
+        self.space = space
+        self.method = method
+        self.noise_correction = noise_correction
+        self.confidence = confidence
+        self.min_count = min_count
+        self.cleanup = cleanup
+        self.loss = loss
+        self.backend = backend
+        self.refine = refine
+        self.topic_prior = topic_prior
+        self.domain_prior = domain_prior
+        self.polish_iter = polish_iter
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        choices = {"space": ("profile", "cooccurrence"), "method": ("spa", "snpa"),
+                   "loss": ("l2", "kl"), "backend": ("numpy", "cvxpy"),
+                   "refine": ("auto", "bayes", "ml", "none")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got "
+                                 f"{getattr(self, name)!r}")
+        if self.noise_correction not in (True, False, "auto"):
+            raise ValueError(f"noise_correction must be True, False or 'auto', got "
+                             f"{self.noise_correction!r}")
+        for name in ("confidence", "topic_prior", "domain_prior", "tol"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.topic_prior <= 0 or self.domain_prior <= 0:
+            raise ValueError("topic_prior and domain_prior must be > 0")
+        for name in ("polish_iter", "max_iter"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+
+    def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        self._check_params()
+        k = int(self.n_topics)
+        sampled = bool(np.all(counts.data == np.round(counts.data)))
+        noise = sampled if self.noise_correction == "auto" else bool(self.noise_correction)
+        if self.space == "profile":
+            Q, n_x = word_profiles(counts)
+            anchors, residuals = find_anchors(
+                Q, k, word_counts=n_x, method=self.method, noise_correction=noise,
+                confidence=self.confidence if noise else 0.0, min_count=self.min_count,
+                cleanup=self.cleanup)
+            P, A, _ = recover_topics(counts, anchors, loss=self.loss, backend=self.backend)
+        else:
+            P, A, anchors, residuals = _cooccurrence_solution(
+                counts, k, method=self.method, min_count=self.min_count,
+                cleanup=self.cleanup)
+        self.anchors_ = anchors
+        self.anchor_residuals_ = residuals
+        refine = self.refine
+        if refine == "auto":
+            refine = "bayes" if sampled else "ml"
+        self.n_iter_ = 0
+        if refine == "none":
+            return P, A
+        data = CountData(counts)
+        if refine == "bayes":
+            P, A, n_vb = vb_fit(data, P, A, topic_word_prior=self.topic_prior,
+                                domain_topic_prior=self.domain_prior,
+                                max_iter=self.max_iter, tol=self.tol)
+            P, A, n_em, _ = em_fit(data, P, A, max_iter=self.polish_iter)
+            self.n_iter_ = n_vb + n_em
+        else:
+            P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
+                                           tol=self.tol * 1e-3)
+        P = fit_domain_topic(data, A, P0=P)
+        return P, A
+
+
+def cooccurrence_profiles(counts: sp.csr_matrix, max_words: int = _MAX_COOC_WORDS
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Arora et al.'s normalized input co-occurrence rows, p(x'|x).
+
+    Each domain (document) contributes its unbiased pair counts
+    ``(h h^T - diag(h)) / (n (n - 1))``; domains with fewer than 2 samples add
+    nothing.
+
+    Returns
+    -------
+    Qn : dense ndarray of shape (V, V); rows sum to 1 (0 for unseen inputs)
+    row_mass : ndarray of shape (V,); the co-occurrence mass of each input
+    """
+    V = counts.shape[1]
+    if V > max_words:
+        raise ValueError(f"space='cooccurrence' builds a dense V x V matrix; V={V} exceeds "
+                         f"{max_words}. Use space='profile' for large vocabularies")
+    n = np.asarray(counts.sum(axis=1)).ravel()
+    keep = n >= 2
+    H = counts[keep]
+    w = 1.0 / (n[keep] * (n[keep] - 1))
+    Hw = sp.diags(w) @ H
+    Qbar = np.asarray((H.T @ Hw).todense())
+    Qbar[np.diag_indices(V)] -= np.asarray(Hw.sum(axis=0)).ravel()
+    np.clip(Qbar, 0, None, out=Qbar)
+    mass = Qbar.sum(axis=1)
+    Qn = np.divide(Qbar, mass[:, None], out=np.zeros_like(Qbar), where=mass[:, None] > 0)
+    return Qn, mass
+
+
+def _cooccurrence_solution(counts: sp.csr_matrix, k: int, *, method: str,
+                           min_count: float | None, cleanup: bool
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    Qn, mass = cooccurrence_profiles(counts)
+    n_x = np.asarray(counts.sum(axis=0)).ravel()
+    if min_count is None:
+        min_count = max(5.0, 1e-3 * n_x.sum() / k)
+    cand = np.flatnonzero((n_x >= min_count) & (mass > 0))
+    if cand.size < k:
+        cand = np.flatnonzero(mass > 0)
+    anchors, residuals = find_anchors(Qn, k, method=method, noise_correction=False,
+                                      candidates=cand, cleanup=cleanup)
+    B = Qn[anchors]
+    H = simplex_least_squares(B @ B.T, Qn @ B.T, max_iter=3000, tol=1e-10)
+    H[mass <= 0] = 1.0 / k
+    # p(x|y) ∝ p(y|x) p(x); p_d(y) then follows by maximum likelihood per domain
+    joint = H.T * n_x[None, :]
+    A = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
+    P = fit_domain_topic(counts, A)
+    return P, A, anchors, residuals

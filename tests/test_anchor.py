@@ -1,0 +1,183 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from lls_topics import AnchorSolver, DomainCorpus
+from lls_topics.anchors import (find_anchors, project_simplex, recover_topics,
+                                simplex_least_squares, word_profiles)
+from lls_topics.datasets import DISCRETE_SETTINGS, make_discrete_lls, population_counts
+from lls_topics.em import fit_domain_topic
+from lls_topics.metrics import align_labels, matched_accuracy, prior_l1
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    return make_discrete_lls(**DISCRETE_SETTINGS["small-a3"], random_state=0)
+
+
+@pytest.mark.parametrize("setting", ["small-a0.5", "small-a10"])
+def test_population_data_recovered_exactly(setting):
+    prob = make_discrete_lls(**{**DISCRETE_SETTINGS[setting], "n_per_domain": 10},
+                             random_state=1)
+    N = population_counts(prob.domain_topic, prob.topic_word, 5000.0)
+    solver = AnchorSolver(5).fit(N)
+    planted = prob.anchors
+    perm = align_labels(prob.domain_topic, solver.domain_topic_)
+    # every label's anchor is one of its planted anchors
+    for y in range(5):
+        assert solver.anchors_[perm[y]] in planted[y]
+    np.testing.assert_allclose(solver.domain_topic_[:, perm], prob.domain_topic, atol=1e-6)
+    np.testing.assert_allclose(solver.topic_word_[perm], prob.topic_word, atol=1e-6)
+
+
+def test_population_exact_without_refinement():
+    prob = make_discrete_lls(n_topics=8, n_words=500, n_domains=30, n_per_domain=10,
+                             alpha=1.0, max_condition=50, random_state=3)
+    N = population_counts(prob.domain_topic, prob.topic_word, 1e4)
+    s = AnchorSolver(8, refine="none").fit(sp.csr_matrix(N))
+    perm = align_labels(prob.domain_topic, s.domain_topic_)
+    assert np.abs(s.domain_topic_[:, perm] - prob.domain_topic).max() < 1e-6
+
+
+def test_planted_recovery_near_oracle_and_bayes(small_problem):
+    prob = small_problem
+    C = prob.corpus
+    solver = AnchorSolver(5, random_state=0).fit(C)
+    oracle = fit_domain_topic(C.counts, prob.topic_word)
+    ratio = prior_l1(prob.domain_topic, solver.domain_topic_) / \
+        prior_l1(prob.domain_topic, oracle)
+    assert ratio < 1.6  # measured 1.29 on this seed; the likelihood limit is 1.98
+    post = solver.predict(prob.tokens, prob.domains)
+    true_post = prob.topic_word[:, prob.tokens].T * prob.domain_topic[prob.domains]
+    bayes = matched_accuracy(prob.labels, true_post.argmax(1))
+    assert matched_accuracy(prob.labels, post) >= bayes - 0.005
+
+
+def test_noise_correction_avoids_rare_inputs(small_problem):
+    Q, n_x = word_profiles(small_problem.corpus.counts)
+    a_raw, _ = find_anchors(Q, 5, word_counts=n_x, noise_correction=False, min_count=1)
+    a_nc, _ = find_anchors(Q, 5, word_counts=n_x)
+    assert np.median(n_x[a_nc]) > np.median(n_x[a_raw])
+    A = small_problem.topic_word
+    owners = A[:, a_nc].argmax(0)
+    assert len(set(owners.tolist())) == 5  # one anchor per label
+
+
+@pytest.mark.parametrize("loss", ["l2", "kl"])
+def test_fast_recovery_matches_cvxpy(loss):
+    prob = make_discrete_lls(n_topics=3, n_words=40, n_domains=6, n_per_domain=400,
+                             alpha=1.0, max_condition=20, random_state=4)
+    C = prob.corpus
+    Q, n_x = word_profiles(C.counts)
+    anchors, _ = find_anchors(Q, 3, word_counts=n_x)
+    P1, A1, H1 = recover_topics(C.counts, anchors, loss=loss)
+    P2, A2, H2 = recover_topics(C.counts, anchors, loss=loss, backend="cvxpy")
+    assert np.abs(H1 - H2).max() < 1e-4
+    assert np.abs(P1 - P2).max() < 1e-4
+
+
+def test_project_simplex_properties():
+    rng = np.random.default_rng(0)
+    Y = rng.normal(size=(500, 7)) * 3
+    X = project_simplex(Y)
+    np.testing.assert_allclose(X.sum(1), 1)
+    assert X.min() >= 0
+    # optimality: no feasible point among random ones is closer
+    Z = rng.dirichlet(np.ones(7), size=500)
+    assert np.all(((X - Y) ** 2).sum(1) <= ((Z - Y) ** 2).sum(1) + 1e-12)
+
+
+def test_simplex_least_squares_solves_exact_mixtures():
+    rng = np.random.default_rng(1)
+    B = rng.dirichlet(np.ones(12), size=4)
+    H = rng.dirichlet(np.ones(4), size=300)
+    Qm = H @ B
+    H_hat = simplex_least_squares(B @ B.T, Qm @ B.T)
+    assert np.abs(H_hat - H).max() < 1e-6
+
+
+def test_same_seed_same_result_and_clone(small_problem):
+    C = small_problem.corpus
+    a = AnchorSolver(5, random_state=7).fit(C)
+    b = clone(a).fit(C)
+    np.testing.assert_array_equal(a.domain_topic_, b.domain_topic_)
+    np.testing.assert_array_equal(a.topic_word_, b.topic_word_)
+    assert a.get_params()["n_topics"] == 5
+    assert b.get_params() == a.get_params()
+
+
+def test_domain_permutation_and_token_relabeling(small_problem):
+    C = small_problem.corpus
+    base = AnchorSolver(5).fit(C)
+    rng = np.random.default_rng(0)
+    dperm = rng.permutation(C.n_domains)
+    permuted = AnchorSolver(5).fit(C.counts[dperm])
+    lab = align_labels(base.domain_topic_[dperm], permuted.domain_topic_)
+    np.testing.assert_allclose(permuted.domain_topic_[:, lab], base.domain_topic_[dperm],
+                               atol=1e-8)
+    wperm = rng.permutation(C.n_words)
+    relabeled = AnchorSolver(5).fit(C.counts[:, wperm])
+    lab = align_labels(base.domain_topic_, relabeled.domain_topic_)
+    np.testing.assert_allclose(relabeled.topic_word_[lab], base.topic_word_[:, wperm],
+                               atol=1e-8)
+
+
+def test_outputs_normalized_and_predict(small_problem):
+    prob = small_problem
+    s = AnchorSolver(5).fit(prob.corpus)
+    np.testing.assert_allclose(s.topic_word_.sum(1), 1)
+    np.testing.assert_allclose(s.domain_topic_.sum(1), 1)
+    proba = s.predict_proba(prob.tokens[:1000], prob.domains[:1000])
+    np.testing.assert_allclose(proba.sum(1), 1)
+    assert proba.min() >= 0
+    pooled = s.predict_proba(prob.tokens[:10])
+    np.testing.assert_allclose(pooled.sum(1), 1)
+    assert s.anchor_residuals_.shape == (5,)
+    T = s.transform(prob.corpus.counts)
+    assert np.abs(T - s.domain_topic_).max() < 1e-3
+
+
+def test_sparse_large_vocabulary_memory():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    V, D, k = 100_000, 200, 5
+    prob = make_discrete_lls(n_topics=k, n_words=V, n_domains=D, n_per_domain=2000,
+                             alpha=1.0, max_condition=None, beta=0.1, random_state=0)
+    C = DomainCorpus.from_tokens(prob.tokens, prob.domains, n_words=V)
+    tracemalloc.start()
+    AnchorSolver(k, polish_iter=5, max_iter=50).fit(C)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # a dense D x V float matrix alone would take 160 MB; V x V, 80 GB
+    assert peak < 120e6
+
+
+def test_cooccurrence_space_on_short_documents():
+    prob = make_discrete_lls(n_topics=3, n_words=60, n_domains=400, n_per_domain=30,
+                             alpha=0.3, max_condition=None, random_state=5)
+    s = AnchorSolver(3, space="cooccurrence").fit(prob.corpus)
+    oracle = fit_domain_topic(prob.corpus.counts, prob.topic_word)
+    err = prior_l1(prob.domain_topic, s.domain_topic_) / prob.domain_topic.size
+    err_oracle = prior_l1(prob.domain_topic, oracle) / prob.domain_topic.size
+    assert err < 2.0 * err_oracle + 0.02
+
+
+def test_identifiability_errors():
+    X = np.random.default_rng(0).integers(0, 5, size=(3, 20))
+    with pytest.raises(ValueError, match="not identifiable with fewer domains than labels"):
+        AnchorSolver(4).fit(X)
+    X2 = np.zeros((6, 20), dtype=int)
+    X2[:, :2] = 3
+    with pytest.raises(ValueError, match="inputs that have data"):
+        AnchorSolver(3).fit(X2)
+
+
+def test_empty_domain_dropped_with_warning(small_problem):
+    N = small_problem.corpus.counts.toarray()
+    N = np.vstack([N, np.zeros((1, N.shape[1]), dtype=N.dtype)])
+    with pytest.warns(UserWarning, match="dropping 1 domain"):
+        s = AnchorSolver(5).fit(N)
+    assert s.domain_topic_.shape == (20, 5)
+    assert 20 not in s.domain_ids_.tolist()
