@@ -155,11 +155,12 @@ def label_posterior(p_d_given_x: Any, domain_topic: Any, domain_sizes: Any = Non
 
 def _kl_projection(Q: np.ndarray, M: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
     """EM for mixture weights: ``q <- q * M^T (p / (M q))``, which stays on the simplex."""
-    n, k = Q.shape[0], M.shape[1]
-    # start from the least-squares answer projected on the simplex, mixed with uniform
-    # so that no label starts at exactly zero (EM can never revive a zero weight)
-    Y = project_simplex(Q @ np.linalg.pinv(M).T)
-    Y = 0.9 * Y + 0.1 / k
+    k = M.shape[1]
+    # start from the least-squares answer on the simplex: exact on population data,
+    # where it is a fixed point of EM. Mix in a little uniform mass because EM can
+    # never revive a weight that is exactly zero, and the KL optimum may need it.
+    Y = _lsq_projection(Q, M, max_iter, tol)
+    Y = (1.0 - 1e-6) * Y + 1e-6 / k
     for _ in range(max_iter):
         fit = np.maximum(Y @ M.T, _TINY)
         Y_new = Y * ((Q / fit) @ M)

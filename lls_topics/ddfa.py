@@ -23,6 +23,7 @@ from .discretize import SPACES, Discretizer
 
 __all__ = ["DDFA", "default_n_clusters"]
 
+_POSTERIORS = ("adjust", "clusters", "combined")
 _SOLVERS = {"anchor": "AnchorSolver", "nmf": "NMFSolver", "lda": "LDASolver"}
 
 
@@ -80,13 +81,14 @@ class DDFA(BaseEstimator):
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "both", adjust: str = "kl",
-                 random_state: Any = None, device: Any = "auto", verbose: bool = True):
+                 posterior: str = "adjust", random_state: Any = None, device: Any = "auto", verbose: bool = True):
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
         self.discriminator = discriminator
         self.space = space
         self.adjust = adjust
+        self.posterior = posterior
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -100,6 +102,8 @@ class DDFA(BaseEstimator):
             raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
         if self.adjust not in ADJUST_METHODS:
             raise ValueError(f"adjust must be one of {ADJUST_METHODS}, got {self.adjust!r}")
+        if self.posterior not in _POSTERIORS:
+            raise ValueError(f"posterior must be one of {_POSTERIORS}, got {self.posterior!r}")
         if isinstance(self.solver, str) and self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
                              f"got {self.solver!r}")
@@ -293,6 +297,23 @@ class DDFA(BaseEstimator):
         check_is_fitted(self, "domain_topic_")
         pdx = self.discriminator_.predict_proba(X)
         n = pdx.shape[0]
+        if self.posterior == "adjust":
+            return self._adjusted(pdx, domains)
+        tokens = self.discretizer_.predict(X if self.space != "discriminator" else None, pdx)
+        # the solver's domains are our rows 0..D-1
+        by_cluster = self.solver_.predict_proba(
+            tokens, None if domains is None else self._rows(domains, n))
+        if self.posterior == "clusters":
+            return by_cluster
+        by_adjust = self._adjusted(pdx, domains)
+        logp = 0.5 * (np.log(np.maximum(by_cluster, 1e-300)) +
+                      np.log(np.maximum(by_adjust, 1e-300)))
+        logp -= logp.max(axis=1, keepdims=True)
+        out = np.exp(logp)
+        return out / out.sum(axis=1, keepdims=True)
+
+    def _adjusted(self, pdx: np.ndarray, domains: Any) -> np.ndarray:
+        n = pdx.shape[0]
         if domains is None:
             Y = label_posterior(pdx, self.domain_topic_, self.domain_sizes_,
                                 method=self.adjust)
@@ -301,6 +322,11 @@ class DDFA(BaseEstimator):
                 s = Y.sum(axis=1, keepdims=True)
                 Y = np.divide(Y, s, out=np.full_like(Y, 1.0 / Y.shape[1]), where=s > 0)
             return Y
+        rows = self._rows(domains, n)
+        return adjust_posterior(pdx, self.domain_topic_, self.domain_sizes_, rows,
+                                method=self.adjust)
+
+    def _rows(self, domains: Any, n: int) -> np.ndarray:
         rows = map_domain_ids(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},
                               "domains")
         if rows.size == 1 and n != 1:
@@ -308,8 +334,7 @@ class DDFA(BaseEstimator):
         if rows.size != n:
             raise ValueError(f"X and domains must have the same length, got {n} and "
                              f"{rows.size}")
-        return adjust_posterior(pdx, self.domain_topic_, self.domain_sizes_, rows,
-                                method=self.adjust)
+        return rows
 
     def predict(self, X: Any, domains: Any = None) -> np.ndarray:
         """Most probable label of each sample, shape (n_samples,)."""

@@ -279,7 +279,10 @@ class DomainDiscriminator(BaseEstimator):
 
             from ._torch_nets import OrderedView
 
-            loader = DataLoader(OrderedView(X, order), batch_size=bs, shuffle=False)
+            # a private generator: the loader's base seed must not consume torch's
+            # global RNG (that would shift a custom model's seeded dropout stream)
+            loader = DataLoader(OrderedView(X, order), batch_size=bs, shuffle=False,
+                                generator=torch.Generator().manual_seed(0))
             for xb, pos in loader:
                 yield xb.float().to(dev), pos.numpy()
 
@@ -316,6 +319,10 @@ class DomainDiscriminator(BaseEstimator):
                 total = 0.0
                 for xb, pos in self._batches(train, dev, order):
                     logits = model(xb)
+                    if logits.ndim != 2 or logits.shape[1] != self.n_classes_:
+                        raise ValueError(f"model must map a batch to {self.n_classes_} "
+                                         "logits (one per domain), got output shape "
+                                         f"{tuple(logits.shape)}")
                     loss = F.cross_entropy(logits, y_tr[torch.from_numpy(pos).to(dev)])
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
