@@ -192,7 +192,7 @@ def test_ddfa_custom_module_and_string_domains():
     X, y, d, P = blobs(k=2, D=3, n_per_domain=100, seed=9, dim=3)
     names = np.array(["north", "south", "west"])[d]
     net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
-    est = DDFA(2, n_clusters=4, random_state=0, verbose=False,
+    est = DDFA(2, n_clusters=2, random_state=0, verbose=False,
                discriminator=DomainDiscriminator(net, **FAST)).fit(X, names)
     assert list(est.domain_ids_) == ["north", "south", "west"]
     assert matched_accuracy(y, est.predict(X, names)) > 0.95
