@@ -1,0 +1,69 @@
+"""torch building blocks of the discriminator (imported only when torch is needed)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+__all__ = ["GeneratorDropout", "MLP", "OrderedView"]
+
+
+class GeneratorDropout(nn.Module):
+    """Dropout whose masks come from a ``torch.Generator`` set at fit time.
+
+    Training is then reproducible without touching torch's global RNG. The generator
+    is attached only while training (generators do not survive pickling).
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+        self.generator: Any = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p <= 0:
+            return x
+        keep = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=self.generator)
+        return x * keep / (1.0 - self.p)
+
+
+class MLP(nn.Sequential):
+    """Flatten, then (Linear, ReLU, dropout) per hidden width, then a Linear to logits."""
+
+    def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float,
+                 generator: torch.Generator | None = None) -> None:
+        layers: list = [nn.Flatten()]
+        width = int(n_in)
+        for h in hidden:
+            layers += [nn.Linear(width, int(h)), nn.ReLU(), GeneratorDropout(dropout)]
+            width = int(h)
+        layers.append(nn.Linear(width, int(n_out)))
+        super().__init__(*layers)
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    bound = 1.0 / np.sqrt(m.in_features)
+                    # He-uniform weights suit ReLU; small uniform biases as torch does
+                    nn.init.uniform_(m.weight, -np.sqrt(6.0) * bound, np.sqrt(6.0) * bound,
+                                     generator=generator)
+                    nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+
+
+class OrderedView(Dataset):
+    """Items of a Dataset in a given order, returned as (x, position)."""
+
+    def __init__(self, ds: Any, positions: np.ndarray) -> None:
+        self.ds, self.positions = ds, np.asarray(positions)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def __getitem__(self, i: int) -> tuple:
+        pos = int(self.positions[i])
+        item = self.ds[pos]
+        if isinstance(item, (tuple, list)):
+            item = item[0]
+        return torch.as_tensor(np.asarray(item) if not torch.is_tensor(item) else item), pos

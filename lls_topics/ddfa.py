@@ -1,0 +1,367 @@
+"""DDFA for continuous data: discriminate, discretize, factorize, adjust.
+
+1. A domain discriminator learns p(d|x) from the pooled samples.
+2. The samples are clustered (in discriminator space, feature space or both); the
+   cluster ids are the "words" of a finite latent-label-shift problem.
+3. A topic solver factorizes the domain-by-cluster counts into p_d(y) and p(cluster|y).
+4. The adjust step turns p(d|x) and p_d(y) into p_d(y|x), solving
+   ``p(d|x) = sum_y p(d|y) p(y|x)`` on the simplex with the domains' actual sizes
+   (see :mod:`lls_topics.adjust`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_int, check_random_state, check_same_length
+from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
+from .corpus import DomainCorpus, encode_domains, map_domain_ids
+from .discretize import SPACES, Discretizer
+
+__all__ = ["DDFA", "default_n_clusters"]
+
+_POSTERIORS = ("adjust", "clusters", "combined")
+_SOLVERS = {"anchor": "AnchorSolver", "nmf": "NMFSolver", "lda": "LDASolver"}
+
+
+def default_n_clusters(n_topics: int, n_samples: int) -> int:
+    """The default vocabulary size: ``1.5 k`` (rounded up), and at most one cluster per
+    20 samples (but never fewer than ``k``).
+
+    Measured on the digits grid (``benchmarks/continuous.py``): with few samples per
+    domain, larger vocabularies spread the counts thin and the solver groups the
+    clusters less reliably; ``1.5 k`` was best among 1.5k, 2k, 3k, 5k and 8k.
+    """
+    k = int(n_topics)
+    return int(max(k, min(-(-3 * k // 2), n_samples // 20)))
+
+
+class DDFA(BaseEstimator):
+    """Unsupervised label posteriors under latent label shift for continuous inputs.
+
+    Parameters
+    ----------
+    n_topics : int
+        Number of latent labels k.
+    solver : {"anchor", "nmf", "lda"} or a solver instance, default="anchor"
+        Topic solver for the domain-by-cluster counts; an instance is cloned and must
+        have ``n_topics`` equal to this estimator's.
+    n_clusters : int, optional
+        Vocabulary size m. Default: :func:`default_n_clusters` (1.5k).
+    discriminator : DomainDiscriminator, optional
+        Cloned at fit; by default a :class:`~lls_topics.DomainDiscriminator` with its
+        default MLP.
+    space : {"discriminator", "features", "both"}, default="both"
+        Where to cluster; see :class:`~lls_topics.Discretizer`. ``"both"`` was the
+        most accurate on the benchmark grid (``"discriminator"``, the paper's choice,
+        fails when domains differ little).
+    feature_weight : float, default=3.0
+        With ``space="both"``, the weight of the feature block against the
+        discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
+        digits grid: 3 keeps clusters label-pure where domains differ little (alpha=10)
+        at a small cost where they differ much.
+    adjust : {"kl", "lsq", "pinv-uniform"}, default="kl"
+        How p(y|x) is solved from p(d|x); ``"pinv-uniform"`` is the reference DDFA
+        behaviour (see :func:`~lls_topics.adjust.label_posterior`).
+    posterior : {"combined", "adjust", "clusters"}, default="combined"
+        How :meth:`predict_proba` scores a sample. ``"adjust"``: the DDFA adjust step
+        on the discriminator output. ``"clusters"``: ``p_d(y) p(c(x)|y)`` from the
+        solver, for the sample's cluster ``c(x)``. ``"combined"``: the normalized
+        geometric mean of both; it was the most accurate on the benchmark grid, since
+        the cluster posterior keeps feature similarity where domains differ little
+        and the adjust step resolves samples within a cluster.
+    random_state : int, Generator or None
+        Seeds the discriminator (unless it has its own seed), the clustering and the
+        solver; the same seed gives the same result on CPU.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Device of the default discriminator.
+    verbose : bool, default=True
+        Show progress bars.
+
+    Attributes
+    ----------
+    discriminator_ : DomainDiscriminator
+    discretizer_ : Discretizer
+    solver_ : fitted topic solver
+    domain_ids_ : ndarray of shape (n_domains,)
+        Domain ids, in row order of ``domain_topic_``.
+    domain_topic_ : ndarray of shape (n_domains, n_topics)
+        p_d(y); rows sum to 1.
+    cluster_topic_ : ndarray of shape (n_topics, n_clusters)
+        p(cluster|y); rows sum to 1.
+    domain_sizes_ : ndarray of shape (n_domains,)
+        Samples per domain in the discriminator's training data (they set p(d)).
+    n_clusters_ : int
+    """
+
+    def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
+                 discriminator: Any = None, space: str = "both", feature_weight: float = 3.0,
+                 adjust: str = "kl", posterior: str = "combined", random_state: Any = None, device: Any = "auto", verbose: bool = True):
+        self.n_topics = n_topics
+        self.solver = solver
+        self.n_clusters = n_clusters
+        self.discriminator = discriminator
+        self.space = space
+        self.feature_weight = feature_weight
+        self.adjust = adjust
+        self.posterior = posterior
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _check_params(self) -> int:
+        k = check_int(self.n_topics, "n_topics", minimum=1)
+        if self.n_clusters is not None:
+            check_int(self.n_clusters, "n_clusters", minimum=k)
+        if self.space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
+        if self.adjust not in ADJUST_METHODS:
+            raise ValueError(f"adjust must be one of {ADJUST_METHODS}, got {self.adjust!r}")
+        if self.posterior not in _POSTERIORS:
+            raise ValueError(f"posterior must be one of {_POSTERIORS}, got {self.posterior!r}")
+        if isinstance(self.solver, str) and self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
+                             f"got {self.solver!r}")
+        if not isinstance(self.solver, str) and not (hasattr(self.solver, "fit") and
+                                                     hasattr(self.solver, "get_params")):
+            raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
+                             f"got {type(self.solver).__name__}")
+        return k
+
+    def _make_solver(self, seed: int) -> Any:
+        k = int(self.n_topics)
+        if isinstance(self.solver, str):
+            import importlib
+
+            name = _SOLVERS[self.solver]
+            try:
+                module = importlib.import_module(f"lls_topics.solvers.{self.solver}")
+                cls = getattr(module, name)
+            except (ImportError, AttributeError) as exc:
+                raise ValueError(f"solver={self.solver!r} is not available ({exc}); pass a "
+                                 "solver instance instead") from None
+            return cls(k, random_state=seed)
+        est = clone(self.solver)
+        params = est.get_params()
+        if params.get("n_topics", k) != k:
+            raise ValueError(f"solver has n_topics={params['n_topics']}, but this DDFA has "
+                             f"n_topics={k}")
+        if "random_state" in params and params["random_state"] is None:
+            est.set_params(random_state=seed)
+        return est
+
+    def _make_discriminator(self, seed: int) -> Any:
+        from .discriminator import DomainDiscriminator
+
+        if self.discriminator is None:
+            return DomainDiscriminator(device=self.device, random_state=seed,
+                                       verbose=self.verbose)
+        if not isinstance(self.discriminator, DomainDiscriminator):
+            raise ValueError(f"discriminator must be a DomainDiscriminator or None, got "
+                             f"{type(self.discriminator).__name__}")
+        disc = clone(self.discriminator)
+        if disc.random_state is None:
+            disc.set_params(random_state=seed)
+        return disc
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X: Any, domains: Any, X_val: Any = None, d_val: Any = None) -> "DDFA":
+        """Fit the discriminator, the clustering and the topic solver.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...) or torch Dataset
+            Training features.
+        domains : array-like of shape (n_samples,)
+            Domain id of each sample (any hashable ids).
+        X_val, d_val : optional
+            Validation data for the discriminator's early stopping; it is also
+            clustered and counted with the training data. Without it the
+            discriminator holds out its ``validation_fraction``.
+
+        Returns
+        -------
+        self
+        """
+        from .discriminator import DomainDiscriminator
+
+        k = self._check_params()
+        X = DomainDiscriminator._check_X(X, "X")
+        check_same_length(X, domains, "X", "domains")
+        ids, rows = encode_domains(domains, "domains")
+        D = len(ids)
+        if k > D:
+            raise ValueError(f"n_topics={k} exceeds the number of domains ({D}): the labels "
+                             "are not identifiable with fewer domains than labels")
+        if (X_val is None) != (d_val is None):
+            raise ValueError("X_val and d_val must be given together")
+        row_of = {d: i for i, d in enumerate(ids.tolist())}
+        if X_val is not None:
+            X_val = DomainDiscriminator._check_X(X_val, "X_val")
+            check_same_length(X_val, d_val, "X_val", "d_val")
+            rows_val = map_domain_ids(d_val, row_of, "d_val")
+        rng = check_random_state(self.random_state)
+        s_disc, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
+
+        disc = self._make_discriminator(s_disc)
+        if X_val is None:
+            disc.fit(X, rows)
+        else:
+            disc.fit(X, rows, X_val, rows_val)
+        return self._fit_rest(disc, X, rows, X_val, rows_val if X_val is not None else None,
+                              ids, s_clu, s_sol)
+
+    def fit_with_discriminator(self, discriminator: Any, X: Any, domains: Any,
+                               X_val: Any = None, d_val: Any = None) -> "DDFA":
+        """Fit with an already trained discriminator (reused as is, not cloned).
+
+        Useful to compare configurations on one discriminator or to reuse an
+        expensive network. ``discriminator.classes_`` must be the domain ids of
+        ``domains``.
+
+        Parameters
+        ----------
+        discriminator : fitted DomainDiscriminator
+        X, domains, X_val, d_val : as in :meth:`fit`
+
+        Returns
+        -------
+        self
+        """
+        from .discriminator import DomainDiscriminator
+
+        k = self._check_params()
+        check_is_fitted(discriminator, "model_")
+        X = DomainDiscriminator._check_X(X, "X")
+        check_same_length(X, domains, "X", "domains")
+        ids = np.asarray(discriminator.classes_)
+        D = len(ids)
+        if k > D:
+            raise ValueError(f"n_topics={k} exceeds the number of domains ({D}): the labels "
+                             "are not identifiable with fewer domains than labels")
+        row_of = {d: i for i, d in enumerate(ids.tolist())}
+        rows = map_domain_ids(domains, row_of, "domains")
+        rows_val = None
+        if (X_val is None) != (d_val is None):
+            raise ValueError("X_val and d_val must be given together")
+        if X_val is not None:
+            X_val = DomainDiscriminator._check_X(X_val, "X_val")
+            check_same_length(X_val, d_val, "X_val", "d_val")
+            rows_val = map_domain_ids(d_val, row_of, "d_val")
+        rng = check_random_state(self.random_state)
+        _, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
+        return self._fit_rest(discriminator, X, rows, X_val, rows_val, ids, s_clu, s_sol)
+
+    def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
+                  rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int
+                  ) -> "DDFA":
+        k = int(self.n_topics)
+        D = len(ids)
+        self.discriminator_ = disc
+        # p(d) as the discriminator learned it: its training share of each domain
+        self.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
+
+        proba = disc.predict_proba(X)
+        feats = X if isinstance(X, np.ndarray) else None
+        all_rows = rows
+        if X_val is not None:
+            proba = np.vstack([proba, disc.predict_proba(X_val)])
+            if feats is not None and isinstance(X_val, np.ndarray):
+                feats = np.concatenate([feats, X_val])
+            else:
+                feats = None
+            all_rows = np.concatenate([rows, rows_val])
+        if self.space != "discriminator" and feats is None:
+            raise ValueError(f"space={self.space!r} needs X (and X_val) as numpy arrays; "
+                             "use space='discriminator' with a torch Dataset")
+        m = (default_n_clusters(k, len(all_rows)) if self.n_clusters is None
+             else int(self.n_clusters))
+        disc_ = Discretizer(m, space=self.space, feature_weight=self.feature_weight,
+                            random_state=s_clu)
+        tokens = disc_.fit_predict(feats, proba)
+        self.discretizer_ = disc_
+        self.n_clusters_ = m
+
+        corpus = DomainCorpus.from_tokens(tokens, all_rows, n_words=m)
+        solver = self._make_solver(s_sol)
+        solver.fit(corpus)
+        self.solver_ = solver
+        P = np.zeros((D, k))
+        P[np.asarray(solver.domain_ids_, dtype=np.int64)] = solver.domain_topic_
+        self.domain_topic_ = P
+        self.cluster_topic_ = np.asarray(solver.topic_word_)
+        self.domain_ids_ = ids
+        self.n_domains_ = D
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, X: Any, domains: Any = None) -> np.ndarray:
+        """Label posteriors of new samples.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...) or torch Dataset
+        domains : array-like of shape (n_samples,) or a single id, optional
+            The samples' domains (ids as at fit). Without them, p(y|x) under the
+            pooled training label mix is returned.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_topics)
+            p_d(y|x) (or p(y|x)); rows are non-negative and sum to 1.
+        """
+        check_is_fitted(self, "domain_topic_")
+        pdx = self.discriminator_.predict_proba(X)
+        n = pdx.shape[0]
+        if self.posterior == "adjust":
+            return self._adjusted(pdx, domains)
+        tokens = self.discretizer_.predict(X if self.space != "discriminator" else None, pdx)
+        # the solver's domains are our rows 0..D-1
+        by_cluster = self.solver_.predict_proba(
+            tokens, None if domains is None else self._rows(domains, n))
+        if self.posterior == "clusters":
+            return by_cluster
+        by_adjust = self._adjusted(pdx, domains)
+        logp = 0.5 * (np.log(np.maximum(by_cluster, 1e-300)) +
+                      np.log(np.maximum(by_adjust, 1e-300)))
+        logp -= logp.max(axis=1, keepdims=True)
+        out = np.exp(logp)
+        return out / out.sum(axis=1, keepdims=True)
+
+    def _adjusted(self, pdx: np.ndarray, domains: Any) -> np.ndarray:
+        n = pdx.shape[0]
+        if domains is None:
+            Y = label_posterior(pdx, self.domain_topic_, self.domain_sizes_,
+                                method=self.adjust)
+            if self.adjust == "pinv-uniform":
+                Y = np.clip(Y, 0.0, None)
+                s = Y.sum(axis=1, keepdims=True)
+                Y = np.divide(Y, s, out=np.full_like(Y, 1.0 / Y.shape[1]), where=s > 0)
+            return Y
+        rows = self._rows(domains, n)
+        return adjust_posterior(pdx, self.domain_topic_, self.domain_sizes_, rows,
+                                method=self.adjust)
+
+    def _rows(self, domains: Any, n: int) -> np.ndarray:
+        rows = map_domain_ids(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},
+                              "domains")
+        if rows.size == 1 and n != 1:
+            rows = np.repeat(rows, n)
+        if rows.size != n:
+            raise ValueError(f"X and domains must have the same length, got {n} and "
+                             f"{rows.size}")
+        return rows
+
+    def predict(self, X: Any, domains: Any = None) -> np.ndarray:
+        """Most probable label of each sample, shape (n_samples,)."""
+        return np.argmax(self.predict_proba(X, domains), axis=1)
+
+    def pooled_prior(self) -> np.ndarray:
+        """p(y) under the pooled training mix, shape (n_topics,); sums to 1."""
+        check_is_fitted(self, "domain_topic_")
+        w = self.domain_sizes_ / self.domain_sizes_.sum()
+        return w @ self.domain_topic_

@@ -1,0 +1,179 @@
+"""Discretization of continuous inputs into a finite "vocabulary" of clusters.
+
+Any discretization whose clusters are nearly label-pure is a valid vocabulary for a
+latent-label-shift problem: a topic solver then groups the clusters by how their
+frequencies shift across domains. Where to cluster matters:
+
+- ``"discriminator"``: the discriminator outputs p(d|x), as in the DDFA paper. Samples
+  with the same label have the same p(d|x) in the population, so clusters there are
+  label-pure when the domains differ enough; when they differ little (high alpha)
+  p(d|x) is nearly constant and carries little signal.
+- ``"features"``: the input features (or an embedding); label-pure whenever classes
+  are separated in feature space, whatever the domains.
+- ``"both"``: standardized features next to the discriminator's log-probabilities,
+  each block scaled to the same total variance.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_features, check_int, check_random_state
+
+__all__ = ["Discretizer", "SPACES", "METHODS"]
+
+SPACES = ("discriminator", "features", "both")
+METHODS = ("kmeans", "minibatch")
+
+# above this many samples, "kmeans" switches to MiniBatchKMeans
+_MINIBATCH_ABOVE = 50000
+_LOG_FLOOR = 1e-6
+
+
+class Discretizer(BaseEstimator):
+    """k-means clustering of samples into ``n_clusters`` discrete inputs.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Size of the vocabulary.
+    method : {"kmeans", "minibatch"}, default="kmeans"
+        ``"kmeans"`` uses scikit-learn's ``KMeans`` (``MiniBatchKMeans`` above 50,000
+        samples); ``"minibatch"`` always uses ``MiniBatchKMeans``.
+    space : {"discriminator", "features", "both"}, default="discriminator"
+        Where to cluster (see the module docstring).
+    feature_weight : float, default=1.0
+        With ``space="both"``, the total variance of the feature block relative to the
+        discriminator block.
+    n_init : int, default=3
+        k-means restarts.
+    random_state : int, Generator or None
+
+    Attributes
+    ----------
+    kmeans_ : fitted KMeans or MiniBatchKMeans
+    cluster_centers_ : ndarray of shape (n_clusters, n_dims)
+        Centers in the clustering space.
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Training samples per cluster.
+    """
+
+    def __init__(self, n_clusters: int, *, method: str = "kmeans",
+                 space: str = "discriminator", feature_weight: float = 1.0, n_init: int = 3,
+                 random_state: Any = None):
+        self.n_clusters = n_clusters
+        self.method = method
+        self.space = space
+        self.feature_weight = feature_weight
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        check_int(self.n_clusters, "n_clusters", minimum=1)
+        check_int(self.n_init, "n_init", minimum=1)
+        if self.method not in ("kmeans", "minibatch"):
+            raise ValueError(f"method must be 'kmeans' or 'minibatch', got {self.method!r}")
+        if self.space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
+        w = self.feature_weight
+        if not np.isscalar(w) or not np.isfinite(w) or w <= 0:
+            raise ValueError(f"feature_weight must be a positive number, got {w!r}")
+
+    def _inputs(self, X: Any, proba: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+        F = L = None
+        if self.space in ("features", "both"):
+            if X is None:
+                raise ValueError(f"space={self.space!r} needs the features X")
+            F = check_features(X, "X").reshape(len(X), -1).astype(np.float64)
+        if self.space in ("discriminator", "both"):
+            if proba is None:
+                raise ValueError(f"space={self.space!r} needs the discriminator outputs "
+                                 "proba (p(d|x))")
+            L = check_features(proba, "proba").astype(np.float64)
+            if L.ndim != 2:
+                raise ValueError(f"proba must be 2-D (n_samples, n_domains), got shape "
+                                 f"{L.shape}")
+            if np.any(L < 0):
+                raise ValueError("proba contains negative values; expected p(d|x)")
+        if F is not None and L is not None and len(F) != len(L):
+            raise ValueError(f"X and proba must have the same length, got {len(F)} and "
+                             f"{len(L)}")
+        return F, L
+
+    def _embed(self, F: np.ndarray | None, L: np.ndarray | None) -> np.ndarray:
+        if self.space == "discriminator":
+            return L
+        Fs = (F - self.feature_mean_) / self.feature_scale_
+        if self.space == "features":
+            return Fs
+        Ls = (np.log(np.maximum(L, _LOG_FLOOR)) - self.logp_mean_) / self.logp_scale_
+        return np.hstack([np.sqrt(float(self.feature_weight)) * Fs, Ls])
+
+    def fit(self, X: Any = None, proba: Any = None) -> "Discretizer":
+        """Fit k-means in the chosen space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...), optional
+            Features (needed by ``space="features"`` and ``"both"``).
+        proba : array-like of shape (n_samples, n_domains), optional
+            Discriminator outputs p(d|x) (needed by ``"discriminator"`` and ``"both"``).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        F, L = self._inputs(X, proba)
+        n = len(F) if F is not None else len(L)
+        m = int(self.n_clusters)
+        if m > n:
+            raise ValueError(f"n_clusters={m} exceeds the number of samples ({n})")
+        if F is not None:
+            self.feature_mean_ = F.mean(axis=0)
+            sd = F.std(axis=0)
+            # each block gets unit total variance; constant features are left at zero
+            self.feature_scale_ = np.where(sd > 0, sd, 1.0) * np.sqrt(max(np.sum(sd > 0), 1))
+        if L is not None and self.space == "both":
+            logp = np.log(np.maximum(L, _LOG_FLOOR))
+            self.logp_mean_ = logp.mean(axis=0)
+            self.logp_scale_ = float(np.sqrt(np.sum(logp.var(axis=0)))) or 1.0
+        Z = self._embed(F, L)
+        seed = int(check_random_state(self.random_state).integers(0, 2**31 - 1))
+        if self.method == "minibatch" or n > _MINIBATCH_ABOVE:
+            from sklearn.cluster import MiniBatchKMeans
+
+            km = MiniBatchKMeans(n_clusters=m, n_init=int(self.n_init), random_state=seed,
+                                 batch_size=4096)
+        else:
+            from sklearn.cluster import KMeans
+
+            km = KMeans(n_clusters=m, n_init=int(self.n_init), random_state=seed)
+        labels = km.fit_predict(Z)
+        self.kmeans_ = km
+        self.cluster_centers_ = km.cluster_centers_
+        self.cluster_sizes_ = np.bincount(labels, minlength=m)
+        self.n_features_in_ = Z.shape[1]
+        self.labels_ = labels
+        return self
+
+    def transform(self, X: Any = None, proba: Any = None) -> np.ndarray:
+        """The samples in the clustering space, shape (n_samples, n_dims)."""
+        check_is_fitted(self, "kmeans_")
+        F, L = self._inputs(X, proba)
+        Z = self._embed(F, L)
+        if Z.shape[1] != self.n_features_in_:
+            raise ValueError(f"the inputs give {Z.shape[1]} dimensions, expected "
+                             f"{self.n_features_in_} as at fit")
+        return Z
+
+    def predict(self, X: Any = None, proba: Any = None) -> np.ndarray:
+        """Cluster id of each sample, shape (n_samples,), in ``[0, n_clusters)``."""
+        return self.kmeans_.predict(self.transform(X, proba)).astype(np.int64)
+
+    def fit_predict(self, X: Any = None, proba: Any = None) -> np.ndarray:
+        """Fit, then return the training samples' cluster ids, shape (n_samples,)."""
+        return self.fit(X, proba).labels_.astype(np.int64)

@@ -1,0 +1,447 @@
+"""A torch domain discriminator: a classifier of p(d|x), the first step of DDFA.
+
+Any ``torch.nn.Module`` that maps a batch of inputs to one logit per class can be
+plugged in (a CNN for images, say); by default a small MLP on the flattened
+features is used. The same class also trains ordinary classifiers (pass labels as
+``domains``), which the benchmarks use for the supervised oracle.
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_features, check_int, check_random_state, check_same_length
+from .corpus import encode_domains, map_domain_ids
+
+__all__ = ["DomainDiscriminator", "resolve_device"]
+
+
+def resolve_device(device: Any) -> Any:
+    """``"auto"`` -> CUDA when available, else CPU; anything else goes to ``torch.device``."""
+    import torch
+
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or a torch.device, got "
+                         f"{device!r}: {exc}") from None
+
+
+def _is_dataset(X: Any) -> bool:
+    try:
+        from torch.utils.data import Dataset
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(X, Dataset)
+
+
+class DomainDiscriminator(BaseEstimator):
+    """Classifier of the domain of each sample, p(d|x), trained with torch.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, optional
+        Maps a batch of inputs to ``n_domains`` logits. It is deep-copied at fit, so
+        the object passed here keeps its initial weights and refits are repeatable.
+        By default, an MLP on the flattened features with ReLU and dropout.
+    hidden : tuple of int, default=(256, 256)
+        Hidden widths of the default MLP.
+    epochs : int, default=100
+        Maximum passes over the training data.
+    lr : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=128
+    weight_decay : float, default=1e-4
+        Adam's L2 penalty.
+    validation_fraction : float, default=0.2
+        Share of the data held out for early stopping and temperature calibration
+        when no explicit validation data is passed to :meth:`fit`. ``0`` trains for
+        all ``epochs`` and skips calibration.
+    patience : int, default=10
+        Stop after this many epochs without a lower validation loss; the weights of
+        the best epoch are kept.
+    dropout : float, default=0.1
+        Dropout rate of the default MLP.
+    calibrate : bool, default=True
+        Fit a temperature on the validation split so that ``predict_proba`` is
+        calibrated (the adjust step of DDFA relies on calibrated p(d|x)).
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+    random_state : int, Generator or None
+        Seeds weight initialization (default MLP), dropout, the validation split and
+        batch order through ``torch.Generator`` objects; CPU results are deterministic
+        for a seed.
+    verbose : bool, default=True
+        Show a tqdm bar with the losses.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+        The trained network (in eval mode), holding the best-validation weights.
+    classes_ : ndarray of shape (n_classes,)
+        The distinct domain ids, in column order of :meth:`predict_proba`.
+    class_counts_ : ndarray of shape (n_classes,)
+        Training samples per class (the prior p(d) the network has learned).
+    temperature_ : float
+        Logits are divided by this before the softmax (1 without calibration).
+    n_epochs_ : int
+        Epochs run.
+    best_epoch_ : int
+    history_ : dict of lists
+        ``train_loss`` and ``val_loss`` per epoch.
+    """
+
+    def __init__(self, model: Any = None, *, hidden: tuple[int, ...] = (256, 256),
+                 epochs: int = 100, lr: float = 1e-3, batch_size: int = 128,
+                 weight_decay: float = 1e-4, validation_fraction: float = 0.2,
+                 patience: int = 10, dropout: float = 0.1, calibrate: bool = True,
+                 device: Any = "auto", random_state: Any = None, verbose: bool = True):
+        self.model = model
+        self.hidden = hidden
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.dropout = dropout
+        self.calibrate = calibrate
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        check_int(self.epochs, "epochs", minimum=1)
+        check_int(self.batch_size, "batch_size", minimum=1)
+        check_int(self.patience, "patience", minimum=1)
+        for name in ("lr", "weight_decay", "validation_fraction", "dropout"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
+                raise ValueError(f"{name} must be a non-negative number, got {v!r}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got "
+                             f"{self.validation_fraction!r}")
+        if not self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        hidden = self.hidden if isinstance(self.hidden, (tuple, list)) else (self.hidden,)
+        for h in hidden:
+            check_int(h, "hidden", minimum=1)
+        if self.model is not None:
+            from torch import nn
+
+            if not isinstance(self.model, nn.Module):
+                raise ValueError(f"model must be a torch.nn.Module or None, got "
+                                 f"{type(self.model).__name__}")
+
+    @staticmethod
+    def _check_X(X: Any, name: str = "X") -> Any:
+        if _is_dataset(X):
+            if not hasattr(X, "__len__"):
+                raise ValueError(f"{name} must be a map-style torch Dataset with __len__")
+            if len(X) == 0:
+                raise ValueError(f"{name} is empty; expected at least one sample")
+            return X
+        return check_features(X, name)
+
+    # ---------------------------------------------------------------------- fit
+    def fit(self, X: Any, domains: Any, X_val: Any = None, d_val: Any = None
+            ) -> "DomainDiscriminator":
+        """Train the network to predict each sample's domain.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...) or torch Dataset
+            Features; a Dataset may return ``x`` or a tuple whose first item is ``x``.
+        domains : array-like of shape (n_samples,)
+            Domain id of each sample (any hashable ids).
+        X_val, d_val : optional
+            Explicit validation data for early stopping and calibration; when omitted,
+            ``validation_fraction`` of ``X`` is held out at random.
+
+        Returns
+        -------
+        self
+        """
+        import torch
+
+        self._check_params()
+        X = self._check_X(X, "X")
+        check_same_length(X, domains, "X", "domains")
+        classes, y = encode_domains(domains, "domains")
+        if len(classes) < 2:
+            raise ValueError(f"domains must hold at least 2 distinct ids, got {len(classes)}")
+        if (X_val is None) != (d_val is None):
+            raise ValueError("X_val and d_val must be given together")
+        rng = check_random_state(self.random_state)
+        seed = int(rng.integers(0, 2**62))
+        if X_val is not None:
+            X_val = self._check_X(X_val, "X_val")
+            check_same_length(X_val, d_val, "X_val", "d_val")
+            y_val = map_domain_ids(d_val, {c: i for i, c in enumerate(classes.tolist())},
+                                   "d_val")
+            train_idx = np.arange(len(y))
+            sources = (X, X_val)
+        else:
+            n = len(y)
+            n_val = int(round(self.validation_fraction * n))
+            if self.validation_fraction > 0 and (n_val < 1 or n - n_val < 1):
+                raise ValueError(f"validation_fraction={self.validation_fraction} leaves an "
+                                 f"empty split of {n} samples")
+            perm = rng.permutation(n)
+            train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+            y_val = y[val_idx] if n_val else None
+            sources = (X, None)
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+        self.class_counts_ = np.bincount(y[train_idx], minlength=len(classes)).astype(float)
+        dev = resolve_device(self.device)
+        self.device_ = dev
+
+        if self.model is None:
+            n_in = self._n_features(X)
+            hidden = self.hidden if isinstance(self.hidden, (tuple, list)) else (self.hidden,)
+            from ._torch_nets import MLP
+
+            model = MLP(n_in, tuple(hidden), len(classes), self.dropout,
+                        generator=torch.Generator().manual_seed(seed))
+            custom = False
+        else:
+            model = copy.deepcopy(self.model)
+            custom = True
+        model.to(dev)
+
+        train = self._as_source(sources[0], train_idx, y[train_idx])
+        if X_val is not None:
+            val = self._as_source(X_val, np.arange(len(y_val)), y_val)
+        elif y_val is not None:
+            val = self._as_source(X, val_idx, y_val)
+        else:
+            val = None
+        if custom:
+            # a user's module draws dropout masks from torch's global RNG: run training
+            # in a forked RNG state seeded from our generator, so it is reproducible and
+            # the caller's global state is left untouched
+            devices = [dev.index or 0] if dev.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                torch.random.default_generator.manual_seed(seed % (2**63))
+                if dev.type == "cuda":
+                    torch.cuda.manual_seed(seed % (2**63))
+                self._train(model, train, val, dev, seed)
+        else:
+            self._train(model, train, val, dev, seed)
+        model.eval()
+        self.model_ = model
+        self.temperature_ = 1.0
+        if val is not None and self.calibrate:
+            self.temperature_ = self._fit_temperature(self._logits_source(val), val[1])
+        return self
+
+    @staticmethod
+    def _n_features(X: Any) -> int:
+        if isinstance(X, np.ndarray):
+            return int(np.prod(X.shape[1:]))
+        x0 = X[0]
+        if isinstance(x0, (tuple, list)):
+            x0 = x0[0]
+        return int(np.prod(np.shape(np.asarray(x0))))
+
+    @staticmethod
+    def _as_source(X: Any, idx: np.ndarray, y: np.ndarray) -> tuple:
+        """(features or Dataset view, labels) for one split."""
+        if isinstance(X, np.ndarray):
+            return (X[idx], np.asarray(y, dtype=np.int64))
+        return (_Subset(X, idx), np.asarray(y, dtype=np.int64))
+
+    def _batches(self, src: tuple, dev: Any, order: Any = None):
+        """Yield (x tensor on dev, positions) batches in ``order`` (default: in order)."""
+        import torch
+
+        X, _ = src
+        n = len(src[1])
+        order = np.arange(n) if order is None else order
+        bs = int(self.batch_size)
+        if isinstance(X, np.ndarray):
+            Xt = torch.from_numpy(X)
+            for s in range(0, n, bs):
+                pos = order[s:s + bs]
+                yield Xt[torch.from_numpy(pos)].to(dev, non_blocking=True), pos
+        else:
+            from torch.utils.data import DataLoader
+
+            from ._torch_nets import OrderedView
+
+            # a private generator: the loader's base seed must not consume torch's
+            # global RNG (that would shift a custom model's seeded dropout stream)
+            loader = DataLoader(OrderedView(X, order), batch_size=bs, shuffle=False,
+                                generator=torch.Generator().manual_seed(0))
+            for xb, pos in loader:
+                yield xb.float().to(dev), pos.numpy()
+
+    def _train(self, model: Any, train: tuple, val: tuple | None, dev: Any, seed: int) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        gen_cpu = torch.Generator().manual_seed(seed)
+        if dev.type == "cuda":
+            gen_dev = torch.Generator(device=dev).manual_seed(seed)
+        else:
+            gen_dev = gen_cpu
+        from ._torch_nets import GeneratorDropout
+
+        drops = [m for m in model.modules() if isinstance(m, GeneratorDropout)]
+        for m in drops:
+            m.generator = gen_dev
+        opt = torch.optim.Adam(model.parameters(), lr=float(self.lr),
+                               weight_decay=float(self.weight_decay))
+        y_tr = torch.from_numpy(train[1]).to(dev)
+        n = len(train[1])
+        history: dict[str, list] = {"train_loss": [], "val_loss": []}
+        best, best_state, best_epoch, stale = np.inf, None, 0, 0
+        bar = None
+        epochs = int(self.epochs)
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=epochs, desc="discriminator", leave=False)
+        try:
+            for epoch in range(epochs):
+                model.train()
+                order = torch.randperm(n, generator=gen_cpu).numpy()
+                total = 0.0
+                for xb, pos in self._batches(train, dev, order):
+                    logits = model(xb)
+                    if logits.ndim != 2 or logits.shape[1] != self.n_classes_:
+                        raise ValueError(f"model must map a batch to {self.n_classes_} "
+                                         "logits (one per domain), got output shape "
+                                         f"{tuple(logits.shape)}")
+                    loss = F.cross_entropy(logits, y_tr[torch.from_numpy(pos).to(dev)])
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    total += float(loss.detach()) * len(pos)
+                history["train_loss"].append(total / n)
+                if val is not None:
+                    vl = self._nll(self._logits_source(val, model, dev), val[1], 1.0)
+                    history["val_loss"].append(vl)
+                    if vl < best - 1e-6:
+                        best, best_epoch, stale = vl, epoch, 0
+                        best_state = {k: v.detach().clone() for k, v in
+                                      model.state_dict().items()}
+                    else:
+                        stale += 1
+                if bar is not None:
+                    bar.update(1)
+                    post = {"loss": f"{history['train_loss'][-1]:.4f}"}
+                    if val is not None:
+                        post["val"] = f"{history['val_loss'][-1]:.4f}"
+                    bar.set_postfix(post)
+                if val is not None and stale >= int(self.patience):
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+            for m in drops:
+                m.generator = None  # generators do not survive pickling
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        self.n_epochs_ = len(history["train_loss"])
+        self.best_epoch_ = best_epoch if val is not None else self.n_epochs_ - 1
+        self.history_ = history
+
+    def _logits_source(self, src: tuple, model: Any = None, dev: Any = None) -> np.ndarray:
+        import torch
+
+        model = self.model_ if model is None else model
+        dev = self.device_ if dev is None else dev
+        was_training = model.training
+        model.eval()
+        out = []
+        with torch.no_grad():
+            for xb, _ in self._batches(src, dev):
+                out.append(model(xb).double().cpu().numpy())
+        if was_training:
+            model.train()
+        n_cls = self.n_classes_
+        logits = np.concatenate(out) if out else np.zeros((0, n_cls))
+        if logits.ndim != 2 or logits.shape[1] != n_cls:
+            raise ValueError(f"model must map a batch to {n_cls} logits (one per domain), "
+                             f"got output shape {logits.shape}")
+        return logits
+
+    @staticmethod
+    def _nll(logits: np.ndarray, y: np.ndarray, T: float) -> float:
+        z = logits / T
+        z = z - z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1))
+        return float(np.mean(lse - z[np.arange(len(y)), y]))
+
+    def _fit_temperature(self, logits: np.ndarray, y: np.ndarray) -> float:
+        from scipy.optimize import minimize_scalar
+
+        res = minimize_scalar(lambda t: self._nll(logits, y, float(np.exp(t))),
+                              bounds=(np.log(0.05), np.log(20.0)), method="bounded",
+                              options={"xatol": 1e-4})
+        T = float(np.exp(res.x))
+        # keep T = 1 unless calibration actually helps on the validation split
+        return T if self._nll(logits, y, T) < self._nll(logits, y, 1.0) else 1.0
+
+    # ------------------------------------------------------------------ predict
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Calibrated logits (divided by ``temperature_``), shape (n_samples, n_classes)."""
+        check_is_fitted(self, "model_")
+        X = self._check_X(X, "X")
+        n = len(X)
+        src = self._as_source(X, np.arange(n), np.zeros(n, dtype=np.int64))
+        return self._logits_source(src) / self.temperature_
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """log p(d|x), shape (n_samples, n_classes)."""
+        z = self.decision_function(X)
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """p(d|x), computed in batches.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...) or torch Dataset
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes); rows sum to 1, columns follow
+        ``classes_``.
+        """
+        P = np.exp(self.predict_log_proba(X))
+        return P / P.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable domain id of each sample, shape (n_samples,)."""
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def score(self, X: Any, domains: Any) -> float:
+        """Accuracy of :meth:`predict` against ``domains``."""
+        check_same_length(X, domains, "X", "domains")
+        return float(np.mean(self.predict(X) == np.asarray(domains)))
+
+
+class _Subset:
+    """A view of a Dataset on given positions (torch's Subset, without the import)."""
+
+    def __init__(self, ds: Any, idx: np.ndarray) -> None:
+        self.ds, self.idx = ds, np.asarray(idx)
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+    def __getitem__(self, i: int) -> Any:
+        return self.ds[int(self.idx[i])]

@@ -1,0 +1,220 @@
+"""Tests of the continuous-data path: discriminator, discretizer, adjust step and DDFA."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lls_topics.adjust import (adjust_posterior, domain_given_label, label_posterior,  # noqa
+                               project_simplex)
+from lls_topics.datasets import draw_domain_priors
+from lls_topics.ddfa import DDFA
+from lls_topics.discretize import Discretizer
+from lls_topics.discriminator import DomainDiscriminator
+from lls_topics.metrics import matched_accuracy, prior_l1
+
+FAST = dict(epochs=30, patience=5, hidden=(32,), lr=1e-2, verbose=False)
+
+
+def blobs(k=3, D=6, n_per_domain=150, alpha=1.0, sizes=None, seed=0, dim=4):
+    """Planted continuous LLS problem: class y is a Gaussian blob at its own corner,
+    so each class owns a private region of feature space."""
+    rng = np.random.default_rng(seed)
+    P = draw_domain_priors(D, k, alpha * k, 4.0, rng)
+    centers = 6.0 * np.eye(k, dim)
+    sizes = np.full(D, n_per_domain) if sizes is None else np.asarray(sizes)
+    y = np.concatenate([rng.choice(k, size=s, p=p) for s, p in zip(sizes, P)])
+    d = np.repeat(np.arange(D), sizes)
+    X = (centers[y] + rng.normal(size=(len(y), dim))).astype(np.float32)
+    return X, y, d, P
+
+
+# ---------------------------------------------------------------------- adjust
+def test_project_simplex():
+    rng = np.random.default_rng(0)
+    V = rng.normal(size=(200, 5)) * 3
+    W = project_simplex(V)
+    assert np.all(W >= 0)
+    np.testing.assert_allclose(W.sum(1), 1)
+    # points already on the simplex are fixed
+    S = rng.dirichlet(np.ones(5), size=50)
+    np.testing.assert_allclose(project_simplex(S), S, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["kl", "lsq"])
+def test_adjust_exact_on_population_with_unequal_sizes(method):
+    rng = np.random.default_rng(1)
+    D, k, n = 8, 4, 300
+    P = rng.dirichlet(np.ones(k), size=D)
+    sizes = rng.uniform(0.25, 1.0, size=D) * 1000
+    M, p_d, p_y = domain_given_label(P, sizes)
+    np.testing.assert_allclose(M.sum(0), 1)
+    Y = rng.dirichlet(np.full(k, 0.3), size=n)  # true p(y|x)
+    pdx = Y @ M.T  # the population discriminator
+    Y_hat = label_posterior(pdx, P, sizes, method=method, max_iter=5000, tol=1e-12)
+    np.testing.assert_allclose(Y_hat, Y, atol=1e-4)
+    d = rng.integers(0, D, size=n)
+    post = adjust_posterior(pdx, P, sizes, d, method=method, max_iter=5000, tol=1e-12)
+    truth = Y * P[d] / p_y
+    truth /= truth.sum(1, keepdims=True)
+    np.testing.assert_allclose(post, truth, atol=1e-4)
+    assert np.all(post >= 0)
+    # assuming uniform p(d) (the reference) is biased when sizes differ
+    biased = adjust_posterior(pdx, P, None, d, method="pinv-uniform")
+    assert np.abs(biased - truth).max() > 1e-2
+
+
+def test_adjust_outputs_are_distributions_on_noisy_input():
+    rng = np.random.default_rng(2)
+    P = rng.dirichlet(np.ones(3), size=5)
+    pdx = rng.dirichlet(np.ones(5), size=100)  # not in the model's range
+    for method in ("kl", "lsq"):
+        out = adjust_posterior(pdx, P, np.arange(1, 6), rng.integers(0, 5, 100),
+                               method=method)
+        assert np.all(np.isfinite(out)) and np.all(out >= 0)
+        np.testing.assert_allclose(out.sum(1), 1)
+
+
+def test_adjust_bad_input():
+    P = np.full((4, 2), 0.5)
+    with pytest.raises(ValueError, match="p_d_given_x"):
+        label_posterior(np.ones((3, 5)) / 5, P)
+    with pytest.raises(ValueError, match="method"):
+        label_posterior(np.ones((3, 4)) / 4, P, method="svd")
+    with pytest.raises(ValueError, match="domain_sizes"):
+        label_posterior(np.ones((3, 4)) / 4, P, [1, 2])
+    with pytest.raises(ValueError, match="domains"):
+        adjust_posterior(np.ones((3, 4)) / 4, P, None, [0, 1, 9])
+
+
+# ---------------------------------------------------------------------- discriminator
+def test_discriminator_learns_and_is_deterministic():
+    X, y, d, P = blobs(seed=3)
+    a = DomainDiscriminator(random_state=0, **FAST).fit(X, d)
+    b = DomainDiscriminator(random_state=0, **FAST).fit(X, d)
+    pa, pb = a.predict_proba(X[:50]), b.predict_proba(X[:50])
+    np.testing.assert_array_equal(pa, pb)
+    np.testing.assert_allclose(pa.sum(1), 1)
+    assert a.predict_proba(X).shape == (len(X), 6)
+    assert a.temperature_ > 0 and a.n_epochs_ >= 1
+    # p(d|x) depends on x only through the blob: its average per blob tracks p(d|y)
+    M, _, _ = domain_given_label(P, np.bincount(d))
+    est = np.stack([a.predict_proba(X[y == c]).mean(0) for c in range(3)], axis=1)
+    assert np.abs(est - M).max() < 0.1
+
+
+def test_discriminator_accepts_dataset_and_custom_module():
+    from torch.utils.data import TensorDataset
+
+    X, y, d, P = blobs(seed=4, n_per_domain=60)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+                              torch.nn.Linear(16, 6))
+    w0 = net[0].weight.detach().clone()
+    ds = TensorDataset(torch.from_numpy(X))
+    a = DomainDiscriminator(net, random_state=1, **FAST).fit(ds, d)
+    b = DomainDiscriminator(net, random_state=1, **FAST).fit(X, d)
+    # the passed module is copied, not trained in place; dropout is seeded
+    np.testing.assert_array_equal(net[0].weight.detach(), w0)
+    np.testing.assert_allclose(a.predict_proba(ds), b.predict_proba(X), atol=1e-5)
+    with pytest.raises(ValueError, match="logits"):
+        DomainDiscriminator(torch.nn.Linear(4, 3), **FAST).fit(X, d)
+
+
+def test_discriminator_bad_input():
+    X, y, d, P = blobs(seed=5, n_per_domain=20)
+    with pytest.raises(ValueError, match="same length"):
+        DomainDiscriminator(**FAST).fit(X, d[:-1])
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DomainDiscriminator(**FAST).fit(Xn, d)
+    with pytest.raises(ValueError, match="model"):
+        DomainDiscriminator(model="mlp", **FAST).fit(X, d)
+
+
+# ---------------------------------------------------------------------- discretizer
+@pytest.mark.parametrize("space", ["discriminator", "features", "both"])
+def test_discretizer_spaces(space):
+    X, y, d, P = blobs(seed=6, n_per_domain=50)
+    proba = np.random.default_rng(0).dirichlet(np.ones(6), size=len(X))
+    disc = Discretizer(6, space=space, random_state=0)
+    ids = disc.fit_predict(X, proba)
+    assert ids.shape == (len(X),) and ids.min() >= 0 and ids.max() < 6
+    np.testing.assert_array_equal(disc.predict(X, proba), ids)
+    if space == "features":  # separated blobs give label-pure clusters
+        purity = sum(np.bincount(y[ids == c]).max() for c in np.unique(ids)) / len(y)
+        assert purity > 0.97
+    with pytest.raises(ValueError):
+        Discretizer(6, space=space).fit(None, None)
+    with pytest.raises(ValueError, match="space"):
+        Discretizer(6, space="pixels").fit(X, proba)
+
+
+# ---------------------------------------------------------------------- DDFA
+@pytest.fixture(scope="module")
+def planted():
+    X, y, d, P = blobs(k=3, D=6, n_per_domain=200, seed=7)
+    est = DDFA(3, n_clusters=9, random_state=0, verbose=False,
+               discriminator=DomainDiscriminator(**FAST)).fit(X, d)
+    return X, y, d, P, est
+
+
+def test_ddfa_recovers_planted_blobs(planted):
+    X, y, d, P, est = planted
+    assert est.domain_topic_.shape == (6, 3)
+    np.testing.assert_allclose(est.domain_topic_.sum(1), 1)
+    assert est.cluster_topic_.shape == (3, 9)
+    np.testing.assert_allclose(est.cluster_topic_.sum(1), 1)
+    # 200 samples per domain: the sampling noise alone is ~0.03 per entry
+    assert prior_l1(P, est.domain_topic_, per_entry=True) < 0.06
+    assert matched_accuracy(y, est.predict(X, d)) > 0.97
+
+
+def test_ddfa_predict_proba_is_a_distribution(planted):
+    X, y, d, P, est = planted
+    for proba in (est.predict_proba(X, d), est.predict_proba(X), est.predict_proba(X, 2)):
+        assert proba.shape == (len(X), 3)
+        assert np.all(proba >= 0) and np.all(np.isfinite(proba))
+        np.testing.assert_allclose(proba.sum(1), 1)
+    np.testing.assert_allclose(est.pooled_prior().sum(), 1)
+
+
+def test_ddfa_same_seed_same_result():
+    X, y, d, P = blobs(k=3, D=4, n_per_domain=80, seed=8)
+    kw = dict(n_clusters=6, random_state=3, verbose=False,
+              discriminator=DomainDiscriminator(**FAST))
+    a = DDFA(3, **kw).fit(X, d)
+    b = DDFA(3, **kw).fit(X, d)
+    np.testing.assert_array_equal(a.domain_topic_, b.domain_topic_)
+    np.testing.assert_array_equal(a.predict_proba(X, d), b.predict_proba(X, d))
+
+
+def test_ddfa_custom_module_and_string_domains():
+    X, y, d, P = blobs(k=2, D=3, n_per_domain=100, seed=9, dim=3)
+    names = np.array(["north", "south", "west"])[d]
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+    est = DDFA(2, n_clusters=2, random_state=0, verbose=False,
+               discriminator=DomainDiscriminator(net, **FAST)).fit(X, names)
+    assert list(est.domain_ids_) == ["north", "south", "west"]
+    assert matched_accuracy(y, est.predict(X, names)) > 0.95
+
+
+def test_ddfa_bad_input(planted):
+    X, y, d, P, est = planted
+    with pytest.raises(ValueError, match="same length"):
+        DDFA(3, verbose=False).fit(X, d[:-1])
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        DDFA(3, verbose=False).fit(Xn, d)
+    with pytest.raises(ValueError, match="identifiable"):
+        DDFA(7, verbose=False).fit(X, d)
+    with pytest.raises(ValueError, match="domains"):
+        est.predict_proba(X[:5], [0, 1, 2, 3, 99])
+    with pytest.raises(ValueError, match="solver"):
+        DDFA(3, solver="svd", verbose=False).fit(X, d)
+    with pytest.raises(ValueError, match="space"):
+        DDFA(3, space="pixels", verbose=False).fit(X, d)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        DDFA(3).predict(X, d)
