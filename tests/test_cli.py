@@ -11,11 +11,6 @@ from lls_topics.datasets import make_discrete_lls
 
 
 
-@pytest.fixture
-def anchor():
-    pytest.importorskip("lls_topics.solvers.anchor")  # DEV ONLY: until AnchorSolver is on main
-
-
 @pytest.fixture(scope="module")
 def problem():
     return make_discrete_lls(n_topics=3, n_words=60, n_domains=8, n_per_domain=400,
@@ -55,7 +50,7 @@ def _check_outputs(out, k, n_domains):
     return rows, summary
 
 
-def test_fit_token_csv_writes_files(anchor, problem, tmp_path, capsys):
+def test_fit_token_csv_writes_files(problem, tmp_path, capsys):
     src = tmp_path / "tokens.csv"
     _write_token_csv(src, problem)
     out = tmp_path / "out"
@@ -80,7 +75,7 @@ def test_fit_token_csv_writes_files(anchor, problem, tmp_path, capsys):
     assert "wrote" in stdout
 
 
-def test_fit_tsv_integer_tokens_and_counts(anchor, problem, tmp_path, capsys):
+def test_fit_tsv_integer_tokens_and_counts(problem, tmp_path, capsys):
     src = tmp_path / "tokens.tsv"
     _write_token_csv(src, problem, words=False, header=False, delimiter="\t")
     code, _, err = _run(["fit", str(src), "-k", "3", "--out", str(tmp_path / "o"), "-q"],
@@ -90,7 +85,7 @@ def test_fit_tsv_integer_tokens_and_counts(anchor, problem, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("fmt", ["mtx", "npz", "mmcorpus"])
-def test_fit_count_matrix_formats(anchor, problem, tmp_path, capsys, fmt):
+def test_fit_count_matrix_formats(problem, tmp_path, capsys, fmt):
     M = problem.corpus.counts
     if fmt == "mtx":
         src = tmp_path / "counts.mtx"
@@ -112,7 +107,7 @@ def test_fit_count_matrix_formats(anchor, problem, tmp_path, capsys, fmt):
     assert "w" in (tmp_path / "o" / "top_words.txt").read_text()
 
 
-def test_fit_text_directory(anchor, tmp_path, capsys):
+def test_fit_text_directory(tmp_path, capsys):
     rng = np.random.default_rng(0)
     themes = [["apple", "banana", "cherry", "grape", "melon"],
               ["engine", "wheel", "brake", "clutch", "piston"],
@@ -183,8 +178,7 @@ def _blobs(tmp_path, n_domains=4, n=600, seed=0):
     return X, d, y
 
 
-def test_fit_continuous_writes_files(anchor, tmp_path, capsys):
-    pytest.importorskip("lls_topics.ddfa")  # DEV ONLY: until DDFA is on main
+def test_fit_continuous_writes_files(tmp_path, capsys):
     X, d, _ = _blobs(tmp_path)
     np.save(tmp_path / "X.npy", X)
     (tmp_path / "d.txt").write_text("domain\n" + "\n".join(f"site{v}" for v in d) + "\n")
@@ -212,8 +206,7 @@ def test_fit_continuous_writes_files(anchor, tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "rows" in err
 
 
-def test_compare_planted_problem(anchor, tmp_path, capsys):
-    pytest.importorskip("lls_topics.compare")  # DEV ONLY: until compare is on main
+def test_compare_planted_problem(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "cmp.png"
     code, stdout, err = _run(["compare", "--problem", "small-a3", "--n-per-domain", "500",
@@ -225,8 +218,7 @@ def test_compare_planted_problem(anchor, tmp_path, capsys):
     assert code == 2 and "small-a3" in err
 
 
-def test_demo_runs_quickly(anchor, tmp_path, capsys):
-    pytest.importorskip("lls_topics.ddfa")  # DEV ONLY: until DDFA is on main
+def test_demo_runs_quickly(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "demo.png"
     code, stdout, err = _run(["demo", "--epochs", "2", "--plot", str(png), "-q"], capsys)
