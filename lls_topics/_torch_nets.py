@@ -35,12 +35,16 @@ class MLP(nn.Sequential):
 
     def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, dropout: float,
                  generator: torch.Generator | None = None) -> None:
-        layers: list = [nn.Flatten()]
-        width = int(n_in)
-        for h in hidden:
-            layers += [nn.Linear(width, int(h)), nn.ReLU(), GeneratorDropout(dropout)]
-            width = int(h)
-        layers.append(nn.Linear(width, int(n_out)))
+        # nn.Linear draws its default init from torch's global RNG; fork it so that
+        # building the network leaves the caller's global state as it was (the
+        # weights are redrawn from ``generator`` below)
+        with torch.random.fork_rng(devices=[]):
+            layers: list = [nn.Flatten()]
+            width = int(n_in)
+            for h in hidden:
+                layers += [nn.Linear(width, int(h)), nn.ReLU(), GeneratorDropout(dropout)]
+                width = int(h)
+            layers.append(nn.Linear(width, int(n_out)))
         super().__init__(*layers)
         with torch.no_grad():
             for m in self.modules():

@@ -202,6 +202,8 @@ class DomainDiscriminator(BaseEstimator):
             sources = (X, None)
         self.classes_ = classes
         self.n_classes_ = len(classes)
+        # remembered so predict can reject arrays of another shape before torch does
+        self.input_shape_ = list(X.shape[1:]) if isinstance(X, np.ndarray) else None
         self.class_counts_ = np.bincount(y[train_idx], minlength=len(classes)).astype(float)
         dev = resolve_device(self.device)
         self.device_ = dev
@@ -399,6 +401,11 @@ class DomainDiscriminator(BaseEstimator):
         """Calibrated logits (divided by ``temperature_``), shape (n_samples, n_classes)."""
         check_is_fitted(self, "model_")
         X = self._check_X(X, "X")
+        expected = getattr(self, "input_shape_", None)
+        if expected is not None and isinstance(X, np.ndarray) and \
+                list(X.shape[1:]) != list(expected):
+            raise ValueError(f"X has samples of shape {tuple(X.shape[1:])}, expected "
+                             f"{tuple(expected)} as at fit")
         n = len(X)
         src = self._as_source(X, np.arange(n), np.zeros(n, dtype=np.int64))
         return self._logits_source(src) / self.temperature_
