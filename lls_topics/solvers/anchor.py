@@ -76,6 +76,13 @@ class AnchorSolver(BaseTopicSolver):
         EM steps after the Bayesian pass. A few steps fit the well-determined
         directions of the likelihood; many steps let p(x|y) overfit along the
         nearly flat ones (on the protocol grid, 10 steps beat both 0 and 50).
+    pool_below : float, default=30
+        During the Bayesian refinement, inputs seen fewer times than this are
+        pooled into one column per label (by their recovered p(y|x)); their
+        p(x|y) is split back afterwards in the recovered proportions. Merging
+        columns keeps the mixture model exact while removing thousands of
+        barely observed parameters that would otherwise overfit. Set 0 to pool
+        nothing.
     max_iter : int, default=500
         Iteration cap of the Bayesian pass and of ``refine="ml"``.
     tol : float, default=1e-7
@@ -114,8 +121,8 @@ class AnchorSolver(BaseTopicSolver):
                  noise_correction: Any = "auto", confidence: float = 1.0,
                  min_count: float | None = None, cleanup: bool = False, loss: str = "l2",
                  backend: str = "numpy", refine: str = "auto", topic_prior: float = 0.01,
-                 domain_prior: float = 1.0, polish_iter: int = 10, max_iter: int = 500,
-                 tol: float = 1e-7, random_state: Any = None) -> None:
+                 domain_prior: float = 1.0, polish_iter: int = 10, pool_below: float = 30,
+                 max_iter: int = 500, tol: float = 1e-7, random_state: Any = None) -> None:
         self.n_topics = n_topics
         self.space = space
         self.method = method
@@ -129,6 +136,7 @@ class AnchorSolver(BaseTopicSolver):
         self.topic_prior = topic_prior
         self.domain_prior = domain_prior
         self.polish_iter = polish_iter
+        self.pool_below = pool_below
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
@@ -144,7 +152,7 @@ class AnchorSolver(BaseTopicSolver):
         if self.noise_correction not in (True, False, "auto"):
             raise ValueError(f"noise_correction must be True, False or 'auto', got "
                              f"{self.noise_correction!r}")
-        for name in ("confidence", "topic_prior", "domain_prior", "tol"):
+        for name in ("confidence", "topic_prior", "domain_prior", "tol", "pool_below"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -180,18 +188,68 @@ class AnchorSolver(BaseTopicSolver):
         self.n_iter_ = 0
         if refine == "none":
             return P, A
-        data = CountData(counts)
         if refine == "bayes":
-            P, A, n_vb = vb_fit(data, P, A, topic_word_prior=self.topic_prior,
-                                domain_topic_prior=self.domain_prior,
-                                max_iter=self.max_iter, tol=self.tol)
-            P, A, n_em, _ = em_fit(data, P, A, max_iter=self.polish_iter)
+            pool = _RarePool(counts, P, A, anchors, self.pool_below)
+            data = CountData(pool.counts)
+            P, A_m, n_vb = vb_fit(data, P, pool.topic_word, topic_word_prior=self.topic_prior,
+                                  domain_topic_prior=self.domain_prior,
+                                  max_iter=self.max_iter, tol=self.tol)
+            P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
             self.n_iter_ = n_vb + n_em
-        else:
-            P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
-                                           tol=self.tol * 1e-3)
+            P = fit_domain_topic(data, A_m, P0=P)
+            return P, pool.expand(A_m)
+        data = CountData(counts)
+        P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
+                                       tol=self.tol * 1e-3)
         P = fit_domain_topic(data, A, P0=P)
         return P, A
+
+
+class _RarePool:
+    """Merge rarely seen inputs into one column per label, and split them back.
+
+    Summing columns of the counts sums the matching columns of p(x|y), so the
+    pooled problem is the same mixture with fewer, better-estimated parameters.
+    """
+
+    def __init__(self, counts: sp.csr_matrix, P: np.ndarray, A: np.ndarray,
+                 anchors: np.ndarray, threshold: float) -> None:
+        V = counts.shape[1]
+        k = A.shape[0]
+        n_x = np.asarray(counts.sum(axis=0)).ravel()
+        rare = (n_x > 0) & (n_x < threshold)
+        rare[anchors] = False
+        self.A0 = A
+        self.kept = np.flatnonzero(~rare)
+        self.rare = np.flatnonzero(rare)
+        if self.rare.size == 0:
+            self.counts, self.topic_word, self.G = counts, A, None
+            return
+        sizes = np.asarray(counts.sum(axis=1)).ravel()
+        p_y = sizes @ P
+        group = np.argmax(A[:, self.rare] * p_y[:, None], axis=0)   # argmax p(y|x)
+        self.G = sp.csr_matrix((np.ones(self.rare.size), (self.rare, group)), shape=(V, k))
+        self.counts = sp.hstack([counts[:, self.kept], counts @ self.G], format="csr")
+        pool_sizes = np.asarray(self.G.T @ n_x).ravel()
+        self.count_share = n_x[self.rare] / pool_sizes[group]
+        self.group_mass = np.asarray((self.G.T @ A.T).T)             # (k labels, k pools)
+        self.topic_word = np.hstack([A[:, self.kept], self.group_mass])
+
+    def expand(self, A_m: np.ndarray) -> np.ndarray:
+        """p(x|y) over the original inputs from the pooled solution; rows sum to 1."""
+        if self.G is None:
+            return A_m
+        k, V = self.A0.shape
+        out = np.zeros((k, V))
+        nk = self.kept.size
+        out[:, self.kept] = A_m[:, :nk]
+        group = self.G.indices                                      # pool of each rare input
+        # a label the recovery gave no mass in a pool splits it by the inputs' counts
+        share = np.divide(self.A0[:, self.rare], self.group_mass[:, group],
+                          out=np.broadcast_to(self.count_share, (k, self.rare.size)).copy(),
+                          where=self.group_mass[:, group] > 0)
+        out[:, self.rare] = A_m[:, nk + group] * share
+        return out
 
 
 def cooccurrence_profiles(counts: sp.csr_matrix, max_words: int = _MAX_COOC_WORDS
