@@ -23,7 +23,7 @@ from .discretize import SPACES, Discretizer
 
 __all__ = ["DDFA", "default_n_clusters", "domain_signal"]
 
-_POSTERIORS = ("adjust", "clusters", "combined")
+_POSTERIORS = ("auto", "adjust", "clusters", "combined")
 _SPACES = ("auto",) + SPACES
 
 #: below this domain signal (see :func:`domain_signal`) ``space="auto"`` clusters the
@@ -35,6 +35,11 @@ NO_SIGNAL = 0.015
 #: domain shift keeps more clusters label-pure and identifiable (digits: alpha=0.5 gave
 #: 0.33-0.72, alpha=3 0.09-0.25).
 STRONG_SIGNAL = 0.3
+#: with ``space="auto"``, features count as informative when clusters of the features
+#: keep at least this share of the domain information (held-out I(cluster; domain)) that
+#: clusters of the discriminator outputs keep. Digits gave 0.82-1.9, mnist1d (whose raw
+#: features k-means to near chance) 0.42-0.71.
+FEATURE_SHARE = 0.75
 # the adjust step's EM only needs to settle the argmax: at 100 iterations and tol 1e-5
 # 99% of the digits test labels agree with 500 iterations at 1e-7, in a quarter of the time
 _ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
@@ -55,6 +60,18 @@ def default_n_clusters(n_topics: int, n_samples: int, signal: float | None = Non
     k = int(n_topics)
     m = 2 * k if signal is not None and signal >= STRONG_SIGNAL else -(-3 * k // 2)
     return int(max(k, min(m, n_samples // 20)))
+
+
+def _domain_information(clusters: np.ndarray, rows: np.ndarray, m: int, D: int) -> float:
+    """Plug-in I(cluster; domain) in nats with the Miller-Madow bias correction."""
+    N = len(rows)
+    J = np.zeros((m, D))
+    np.add.at(J, (clusters, rows), 1.0)
+    J /= N
+    pc, pd = J.sum(axis=1), J.sum(axis=0)
+    nz = J > 0
+    info = float(np.sum(J[nz] * np.log(J[nz] / np.outer(pc, pd)[nz])))
+    return info - (np.sum(pc > 0) - 1) * (np.sum(pd > 0) - 1) / (2.0 * N)
 
 
 def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
@@ -112,8 +129,12 @@ class DDFA(BaseEstimator):
         accurate on the benchmark grid), or ``"features"`` when the signal is below
         :data:`NO_SIGNAL`: there p(d|x) is noise, which only blurs the clusters, and
         feature similarity is all there is to go on. ``"discriminator"``, the paper's
-        choice, fails when domains differ little. With a torch Dataset (no feature
-        matrix), ``"auto"`` means ``"discriminator"``.
+        choice, fails when domains differ little. When clusters of the features keep
+        less than :data:`FEATURE_SHARE` of the held-out domain information that
+        clusters of p(d|x) keep (features that barely separate the labels, as on
+        mnist1d), ``"auto"`` clusters p(d|x) alone with 3k clusters (the reference's
+        vocabulary). With a torch Dataset (no feature matrix), ``"auto"`` means
+        ``"discriminator"``.
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
         discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
@@ -122,13 +143,15 @@ class DDFA(BaseEstimator):
     adjust : {"kl", "lsq", "pinv-uniform"}, default="kl"
         How p(y|x) is solved from p(d|x); ``"pinv-uniform"`` is the reference DDFA
         behaviour (see :func:`~lls_topics.adjust.label_posterior`).
-    posterior : {"combined", "adjust", "clusters"}, default="combined"
+    posterior : {"auto", "combined", "adjust", "clusters"}, default="auto"
         How :meth:`predict_proba` scores a sample. ``"adjust"``: the DDFA adjust step
         on the discriminator output. ``"clusters"``: ``p_d(y) p(c(x)|y)`` from the
         solver, for the sample's cluster ``c(x)``. ``"combined"``: the normalized
         geometric mean of both; it was the most accurate on the benchmark grid, since
         the cluster posterior keeps feature similarity where domains differ little
-        and the adjust step resolves samples within a cluster.
+        and the adjust step resolves samples within a cluster. ``"auto"``:
+        ``"combined"``, or ``"adjust"`` when only p(d|x) is clustered (the cluster
+        posterior then adds quantization noise and no feature similarity).
     random_state : int, Generator or None
         Seeds the discriminator (unless it has its own seed), the clustering and the
         solver; the same seed gives the same result on CPU.
@@ -153,13 +176,18 @@ class DDFA(BaseEstimator):
     n_clusters_ : int
     space_ : str
         The clustering space used (``space`` with ``"auto"`` resolved).
+    posterior_ : str
+        The posterior used (``posterior`` with ``"auto"`` resolved).
     domain_signal_ : float
         The discriminator's :func:`domain_signal`.
+    feature_share_ : float or None
+        With ``space="auto"``: held-out I(cluster; domain) of feature clusters over
+        that of discriminator clusters (None where it was not needed).
     """
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
-                 adjust: str = "kl", posterior: str = "combined", random_state: Any = None, device: Any = "auto", verbose: bool = True):
+                 adjust: str = "kl", posterior: str = "auto", random_state: Any = None, device: Any = "auto", verbose: bool = True):
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -345,13 +373,36 @@ class DDFA(BaseEstimator):
                      "features" if signal < NO_SIGNAL else "both")
         m = (default_n_clusters(k, len(all_rows), signal) if self.n_clusters is None
              else int(self.n_clusters))
-        disc_ = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                            random_state=s_clu)
-        tokens = disc_.fit_predict(feats, proba)
+        share, disc_ = None, None
+        if self.space == "auto" and space == "both":
+            # held-out rows give an honest I(cluster; domain): the discriminator
+            # memorizes its training samples' domains
+            held = (np.arange(len(rows), len(all_rows)) if X_val is not None
+                    else np.arange(len(all_rows)))
+            by_disc = Discretizer(m, space="discriminator", random_state=s_clu)
+            by_feat = Discretizer(m, space="features", random_state=s_clu)
+            i_disc = _domain_information(by_disc.fit_predict(None, proba)[held],
+                                         all_rows[held], m, D)
+            i_feat = _domain_information(by_feat.fit_predict(feats, None)[held],
+                                         all_rows[held], m, D)
+            share = i_feat / i_disc if i_disc > 0 else np.inf
+            if share < FEATURE_SHARE:
+                space = "discriminator"
+                if self.n_clusters is None:
+                    m = int(min(3 * k, max(k, len(all_rows) // 20)))
+                    if m == by_disc.n_clusters:
+                        disc_ = by_disc
+        if disc_ is None:
+            disc_ = Discretizer(m, space=space, feature_weight=self.feature_weight,
+                                random_state=s_clu).fit(feats, proba)
+        tokens = disc_.labels_.astype(np.int64)
         self.discretizer_ = disc_
         self.n_clusters_ = m
         self.space_ = space
+        self.posterior_ = (self.posterior if self.posterior != "auto" else
+                           "adjust" if space == "discriminator" else "combined")
         self.domain_signal_ = float(signal)
+        self.feature_share_ = None if share is None else float(share)
 
         corpus = DomainCorpus.from_tokens(tokens, all_rows, n_words=m)
         solver = self._make_solver(s_sol)
@@ -384,14 +435,14 @@ class DDFA(BaseEstimator):
         check_is_fitted(self, "domain_topic_")
         pdx = self.discriminator_.predict_proba(X)
         n = pdx.shape[0]
-        if self.posterior == "adjust":
+        if self.posterior_ == "adjust":
             return self._adjusted(pdx, domains)
         tokens = self.discretizer_.predict(X if self.space_ != "discriminator" else None,
                                            pdx)
         # the solver's domains are our rows 0..D-1
         by_cluster = self.solver_.predict_proba(
             tokens, None if domains is None else self._rows(domains, n))
-        if self.posterior == "clusters":
+        if self.posterior_ == "clusters":
             return by_cluster
         by_adjust = self._adjusted(pdx, domains)
         logp = 0.5 * (np.log(np.maximum(by_cluster, 1e-300)) +
