@@ -170,11 +170,16 @@ def test_ddfa_recovers_planted_blobs(planted):
 
 
 def test_ddfa_auto_space_follows_domain_signal(planted):
-    from lls_topics.ddfa import NO_SIGNAL, default_n_clusters
+    from lls_topics.ddfa import FEATURE_SHARE, NO_SIGNAL, default_n_clusters
 
     X, y, d, P, est = planted
-    # strong shift: the discriminator beats the prior p(d), so both blocks are clustered
+    # strong shift: the discriminator beats the prior p(d), and clusters of the
+    # (label-separating) features keep the domain information: both blocks are used
     assert est.space_ == "both" and est.domain_signal_ > 0.1
+    assert est.feature_share_ >= FEATURE_SHARE and est.posterior_ == "combined"
+    only = DDFA(3, n_clusters=9, space="discriminator", random_state=0, verbose=False
+                ).fit_with_discriminator(est.discriminator_, X, d)
+    assert only.posterior_ == "adjust" and only.feature_share_ is None
     # domains drawn independently of everything: p(d|x) is noise, features alone remain
     rng = np.random.default_rng(11)
     d_noise = rng.integers(0, 6, size=len(X))
