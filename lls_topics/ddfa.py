@@ -40,6 +40,10 @@ STRONG_SIGNAL = 0.3
 #: clusters of the discriminator outputs keep. Digits gave 0.82-1.9, mnist1d (whose raw
 #: features k-means to near chance) 0.42-0.71.
 FEATURE_SHARE = 0.75
+#: ... and only when the domain signal is at least this: where domains differ little,
+#: clusters of p(d|x) alone are label-impure whatever the features (digits, alpha=10:
+#: signal 0.03-0.09, p(d|x) clusters 15-25 points below feature clusters)
+FALLBACK_SIGNAL = 0.1
 # the adjust step's EM only needs to settle the argmax: at 100 iterations and tol 1e-5
 # 99% of the digits test labels agree with 500 iterations at 1e-7, in a quarter of the time
 _ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
@@ -132,8 +136,8 @@ class DDFA(BaseEstimator):
         choice, fails when domains differ little. When clusters of the features keep
         less than :data:`FEATURE_SHARE` of the held-out domain information that
         clusters of p(d|x) keep (features that barely separate the labels, as on
-        mnist1d), ``"auto"`` clusters p(d|x) alone with 3k clusters (the reference's
-        vocabulary). With a torch Dataset (no feature matrix), ``"auto"`` means
+        mnist1d) and the signal is at least :data:`FALLBACK_SIGNAL`, ``"auto"``
+        clusters p(d|x) alone with 3k clusters (the reference's vocabulary). With a torch Dataset (no feature matrix), ``"auto"`` means
         ``"discriminator"``.
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
@@ -374,13 +378,14 @@ class DDFA(BaseEstimator):
         m = (default_n_clusters(k, len(all_rows), signal) if self.n_clusters is None
              else int(self.n_clusters))
         share, disc_ = None, None
-        if self.space == "auto" and space == "both":
+        if self.space == "auto" and space == "both" and signal >= FALLBACK_SIGNAL:
             # held-out rows give an honest I(cluster; domain): the discriminator
             # memorizes its training samples' domains
             held = (np.arange(len(rows), len(all_rows)) if X_val is not None
                     else np.arange(len(all_rows)))
-            by_disc = Discretizer(m, space="discriminator", random_state=s_clu)
-            by_feat = Discretizer(m, space="features", random_state=s_clu)
+            # one k-means start each: the comparison needs no polished clusters
+            by_disc = Discretizer(m, space="discriminator", n_init=1, random_state=s_clu)
+            by_feat = Discretizer(m, space="features", n_init=1, random_state=s_clu)
             i_disc = _domain_information(by_disc.fit_predict(None, proba)[held],
                                          all_rows[held], m, D)
             i_feat = _domain_information(by_feat.fit_predict(feats, None)[held],
@@ -390,8 +395,6 @@ class DDFA(BaseEstimator):
                 space = "discriminator"
                 if self.n_clusters is None:
                     m = int(min(3 * k, max(k, len(all_rows) // 20)))
-                    if m == by_disc.n_clusters:
-                        disc_ = by_disc
         if disc_ is None:
             disc_ = Discretizer(m, space=space, feature_weight=self.feature_weight,
                                 random_state=s_clu).fit(feats, proba)
