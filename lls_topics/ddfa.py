@@ -383,9 +383,10 @@ class DDFA(BaseEstimator):
             # memorizes its training samples' domains
             held = (np.arange(len(rows), len(all_rows)) if X_val is not None
                     else np.arange(len(all_rows)))
-            # one k-means start each: the comparison needs no polished clusters
-            by_disc = Discretizer(m, space="discriminator", n_init=1, random_state=s_clu)
-            by_feat = Discretizer(m, space="features", n_init=1, random_state=s_clu)
+            # with a single k-means start the share flipped across the threshold on
+            # mnist1d (a0.5, unequal sizes: 0.55 -> 0.40 median accuracy): keep 3
+            by_disc = Discretizer(m, space="discriminator", random_state=s_clu)
+            by_feat = Discretizer(m, space="features", random_state=s_clu)
             i_disc = _domain_information(by_disc.fit_predict(None, proba)[held],
                                          all_rows[held], m, D)
             i_feat = _domain_information(by_feat.fit_predict(feats, None)[held],
