@@ -21,22 +21,94 @@ from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .corpus import DomainCorpus, encode_domains, map_domain_ids
 from .discretize import SPACES, Discretizer
 
-__all__ = ["DDFA", "default_n_clusters"]
+__all__ = ["DDFA", "default_n_clusters", "domain_signal"]
 
-_POSTERIORS = ("adjust", "clusters", "combined")
+_POSTERIORS = ("auto", "adjust", "clusters", "combined")
+_SPACES = ("auto",) + SPACES
+
+#: below this domain signal (see :func:`domain_signal`) ``space="auto"`` clusters the
+#: features alone: the discriminator does not beat the prior p(d) on held-out data by a
+#: margin that the solver could use. On the digits grid, alpha=10 with unequal sizes
+#: gave 0.000-0.008, the next weakest setting (alpha=10, equal sizes) 0.029-0.043.
+NO_SIGNAL = 0.015
+#: at or above this domain signal the default vocabulary is 2k instead of 1.5k: strong
+#: domain shift keeps more clusters label-pure and identifiable (digits: alpha=0.5 gave
+#: 0.33-0.72, alpha=3 0.09-0.25).
+STRONG_SIGNAL = 0.3
+#: with ``space="auto"``, features count as informative when clusters of the features
+#: keep at least this share of the domain information (held-out I(cluster; domain)) that
+#: clusters of the discriminator outputs keep. Digits gave 0.82-1.9, mnist1d (whose raw
+#: features k-means to near chance) 0.42-0.71.
+FEATURE_SHARE = 0.75
+#: ... and only when the domain signal is at least this: where domains differ little,
+#: clusters of p(d|x) alone are label-impure whatever the features (digits, alpha=10:
+#: signal 0.03-0.09, p(d|x) clusters 15-25 points below feature clusters)
+FALLBACK_SIGNAL = 0.1
+# the adjust step's EM only needs to settle the argmax: at 100 iterations and tol 1e-5
+# 99% of the digits test labels agree with 500 iterations at 1e-7, in a quarter of the time
+_ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
 _SOLVERS = {"anchor": "AnchorSolver", "nmf": "NMFSolver", "lda": "LDASolver"}
 
 
-def default_n_clusters(n_topics: int, n_samples: int) -> int:
-    """The default vocabulary size: ``1.5 k`` (rounded up), and at most one cluster per
-    20 samples (but never fewer than ``k``).
+def default_n_clusters(n_topics: int, n_samples: int, signal: float | None = None) -> int:
+    """The default vocabulary size: ``1.5 k`` (rounded up), or ``2 k`` when the domain
+    signal is at least :data:`STRONG_SIGNAL`; at most one cluster per 20 samples (but
+    never fewer than ``k``).
 
     Measured on the digits grid (``benchmarks/continuous.py``): with few samples per
     domain, larger vocabularies spread the counts thin and the solver groups the
-    clusters less reliably; ``1.5 k`` was best among 1.5k, 2k, 3k, 5k and 8k.
+    clusters less reliably, so ``1.5 k`` was best among 1.5k, 2k, 3k, 5k and 8k where
+    domains differ moderately or little; where they differ much (alpha=0.5), ``2 k`` was
+    more accurate (0.945 against 0.828 median accuracy at r=2k) and halved L1(P).
     """
     k = int(n_topics)
-    return int(max(k, min(-(-3 * k // 2), n_samples // 20)))
+    m = 2 * k if signal is not None and signal >= STRONG_SIGNAL else -(-3 * k // 2)
+    return int(max(k, min(m, n_samples // 20)))
+
+
+def _domain_information(clusters: np.ndarray, rows: np.ndarray, m: int, D: int) -> float:
+    """Plug-in I(cluster; domain) in nats with the Miller-Madow bias correction."""
+    N = len(rows)
+    J = np.zeros((m, D))
+    np.add.at(J, (clusters, rows), 1.0)
+    J /= N
+    pc, pd = J.sum(axis=1), J.sum(axis=0)
+    nz = J > 0
+    info = float(np.sum(J[nz] * np.log(J[nz] / np.outer(pc, pd)[nz])))
+    return info - (np.sum(pc > 0) - 1) * (np.sum(pd > 0) - 1) / (2.0 * N)
+
+
+def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
+                  rows: np.ndarray | None = None) -> float:
+    """How much a trained domain discriminator knows beyond the domain sizes.
+
+    The relative gain of its held-out log-loss over the prior p(d):
+    ``(H(p(d)) - CE) / H(p(d))``, where ``CE`` is the best validation cross-entropy of
+    its training history. It is 0 when p(d|x) carries no information about the domain
+    (then no method can group clusters by how they shift across domains) and 1 when
+    it names every sample's domain. Without a validation history, ``CE`` is measured
+    on ``proba`` (the discriminator's outputs on its training samples, whose domain
+    rows are ``rows``), which overstates the signal.
+
+    Returns
+    -------
+    float
+        At most 1; may be slightly negative when the discriminator is worse than the
+        prior on held-out data.
+    """
+    counts = np.asarray(discriminator.class_counts_, dtype=np.float64)
+    p = counts[counts > 0] / counts.sum()
+    H = float(-(p * np.log(p)).sum())
+    if H <= 0:
+        return 0.0
+    val = list(getattr(discriminator, "history_", {}).get("val_loss", []))
+    if val:
+        ce = float(np.min(val))
+    elif proba is not None and rows is not None:
+        ce = float(-np.mean(np.log(np.maximum(proba[np.arange(len(rows)), rows], 1e-300))))
+    else:
+        return 1.0
+    return (H - ce) / H
 
 
 class DDFA(BaseEstimator):
@@ -50,14 +122,23 @@ class DDFA(BaseEstimator):
         Topic solver for the domain-by-cluster counts; an instance is cloned and must
         have ``n_topics`` equal to this estimator's.
     n_clusters : int, optional
-        Vocabulary size m. Default: :func:`default_n_clusters` (1.5k).
+        Vocabulary size m. Default: :func:`default_n_clusters` (1.5k, or 2k when the
+        domain signal is strong).
     discriminator : DomainDiscriminator, optional
         Cloned at fit; by default a :class:`~lls_topics.DomainDiscriminator` with its
         default MLP.
-    space : {"discriminator", "features", "both"}, default="both"
-        Where to cluster; see :class:`~lls_topics.Discretizer`. ``"both"`` was the
-        most accurate on the benchmark grid (``"discriminator"``, the paper's choice,
-        fails when domains differ little).
+    space : {"auto", "discriminator", "features", "both"}, default="auto"
+        Where to cluster; see :class:`~lls_topics.Discretizer`. ``"auto"`` measures
+        the discriminator's :func:`domain_signal` and uses ``"both"`` (the most
+        accurate on the benchmark grid), or ``"features"`` when the signal is below
+        :data:`NO_SIGNAL`: there p(d|x) is noise, which only blurs the clusters, and
+        feature similarity is all there is to go on. ``"discriminator"``, the paper's
+        choice, fails when domains differ little. When clusters of the features keep
+        less than :data:`FEATURE_SHARE` of the held-out domain information that
+        clusters of p(d|x) keep (features that barely separate the labels, as on
+        mnist1d) and the signal is at least :data:`FALLBACK_SIGNAL`, ``"auto"``
+        clusters p(d|x) alone with 3k clusters (the reference's vocabulary). With a torch Dataset (no feature matrix), ``"auto"`` means
+        ``"discriminator"``.
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
         discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
@@ -66,13 +147,15 @@ class DDFA(BaseEstimator):
     adjust : {"kl", "lsq", "pinv-uniform"}, default="kl"
         How p(y|x) is solved from p(d|x); ``"pinv-uniform"`` is the reference DDFA
         behaviour (see :func:`~lls_topics.adjust.label_posterior`).
-    posterior : {"combined", "adjust", "clusters"}, default="combined"
+    posterior : {"auto", "combined", "adjust", "clusters"}, default="auto"
         How :meth:`predict_proba` scores a sample. ``"adjust"``: the DDFA adjust step
         on the discriminator output. ``"clusters"``: ``p_d(y) p(c(x)|y)`` from the
         solver, for the sample's cluster ``c(x)``. ``"combined"``: the normalized
         geometric mean of both; it was the most accurate on the benchmark grid, since
         the cluster posterior keeps feature similarity where domains differ little
-        and the adjust step resolves samples within a cluster.
+        and the adjust step resolves samples within a cluster. ``"auto"``:
+        ``"combined"``, or ``"adjust"`` when only p(d|x) is clustered (the cluster
+        posterior then adds quantization noise and no feature similarity).
     random_state : int, Generator or None
         Seeds the discriminator (unless it has its own seed), the clustering and the
         solver; the same seed gives the same result on CPU.
@@ -95,11 +178,20 @@ class DDFA(BaseEstimator):
     domain_sizes_ : ndarray of shape (n_domains,)
         Samples per domain in the discriminator's training data (they set p(d)).
     n_clusters_ : int
+    space_ : str
+        The clustering space used (``space`` with ``"auto"`` resolved).
+    posterior_ : str
+        The posterior used (``posterior`` with ``"auto"`` resolved).
+    domain_signal_ : float
+        The discriminator's :func:`domain_signal`.
+    feature_share_ : float or None
+        With ``space="auto"``: held-out I(cluster; domain) of feature clusters over
+        that of discriminator clusters (None where it was not needed).
     """
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
-                 discriminator: Any = None, space: str = "both", feature_weight: float = 3.0,
-                 adjust: str = "kl", posterior: str = "combined", random_state: Any = None, device: Any = "auto", verbose: bool = True):
+                 discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
+                 adjust: str = "kl", posterior: str = "auto", random_state: Any = None, device: Any = "auto", verbose: bool = True):
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -117,8 +209,8 @@ class DDFA(BaseEstimator):
         k = check_int(self.n_topics, "n_topics", minimum=1)
         if self.n_clusters is not None:
             check_int(self.n_clusters, "n_clusters", minimum=k)
-        if self.space not in SPACES:
-            raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
+        if self.space not in _SPACES:
+            raise ValueError(f"space must be one of {_SPACES}, got {self.space!r}")
         if self.adjust not in ADJUST_METHODS:
             raise ValueError(f"adjust must be one of {ADJUST_METHODS}, got {self.adjust!r}")
         if self.posterior not in _POSTERIORS:
@@ -275,16 +367,46 @@ class DDFA(BaseEstimator):
             else:
                 feats = None
             all_rows = np.concatenate([rows, rows_val])
-        if self.space != "discriminator" and feats is None:
+        if self.space not in ("discriminator", "auto") and feats is None:
             raise ValueError(f"space={self.space!r} needs X (and X_val) as numpy arrays; "
                              "use space='discriminator' with a torch Dataset")
-        m = (default_n_clusters(k, len(all_rows)) if self.n_clusters is None
+        signal = domain_signal(disc, proba[:len(rows)], rows)
+        space = self.space
+        if space == "auto":
+            space = ("discriminator" if feats is None else
+                     "features" if signal < NO_SIGNAL else "both")
+        m = (default_n_clusters(k, len(all_rows), signal) if self.n_clusters is None
              else int(self.n_clusters))
-        disc_ = Discretizer(m, space=self.space, feature_weight=self.feature_weight,
-                            random_state=s_clu)
-        tokens = disc_.fit_predict(feats, proba)
+        share, disc_ = None, None
+        if self.space == "auto" and space == "both" and signal >= FALLBACK_SIGNAL:
+            # held-out rows give an honest I(cluster; domain): the discriminator
+            # memorizes its training samples' domains
+            held = (np.arange(len(rows), len(all_rows)) if X_val is not None
+                    else np.arange(len(all_rows)))
+            # with a single k-means start the share flipped across the threshold on
+            # mnist1d (a0.5, unequal sizes: 0.55 -> 0.40 median accuracy): keep 3
+            by_disc = Discretizer(m, space="discriminator", random_state=s_clu)
+            by_feat = Discretizer(m, space="features", random_state=s_clu)
+            i_disc = _domain_information(by_disc.fit_predict(None, proba)[held],
+                                         all_rows[held], m, D)
+            i_feat = _domain_information(by_feat.fit_predict(feats, None)[held],
+                                         all_rows[held], m, D)
+            share = i_feat / i_disc if i_disc > 0 else np.inf
+            if share < FEATURE_SHARE:
+                space = "discriminator"
+                if self.n_clusters is None:
+                    m = int(min(3 * k, max(k, len(all_rows) // 20)))
+        if disc_ is None:
+            disc_ = Discretizer(m, space=space, feature_weight=self.feature_weight,
+                                random_state=s_clu).fit(feats, proba)
+        tokens = disc_.labels_.astype(np.int64)
         self.discretizer_ = disc_
         self.n_clusters_ = m
+        self.space_ = space
+        self.posterior_ = (self.posterior if self.posterior != "auto" else
+                           "adjust" if space == "discriminator" else "combined")
+        self.domain_signal_ = float(signal)
+        self.feature_share_ = None if share is None else float(share)
 
         corpus = DomainCorpus.from_tokens(tokens, all_rows, n_words=m)
         solver = self._make_solver(s_sol)
@@ -317,13 +439,14 @@ class DDFA(BaseEstimator):
         check_is_fitted(self, "domain_topic_")
         pdx = self.discriminator_.predict_proba(X)
         n = pdx.shape[0]
-        if self.posterior == "adjust":
+        if self.posterior_ == "adjust":
             return self._adjusted(pdx, domains)
-        tokens = self.discretizer_.predict(X if self.space != "discriminator" else None, pdx)
+        tokens = self.discretizer_.predict(X if self.space_ != "discriminator" else None,
+                                           pdx)
         # the solver's domains are our rows 0..D-1
         by_cluster = self.solver_.predict_proba(
             tokens, None if domains is None else self._rows(domains, n))
-        if self.posterior == "clusters":
+        if self.posterior_ == "clusters":
             return by_cluster
         by_adjust = self._adjusted(pdx, domains)
         logp = 0.5 * (np.log(np.maximum(by_cluster, 1e-300)) +
@@ -336,7 +459,7 @@ class DDFA(BaseEstimator):
         n = pdx.shape[0]
         if domains is None:
             Y = label_posterior(pdx, self.domain_topic_, self.domain_sizes_,
-                                method=self.adjust)
+                                method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
             if self.adjust == "pinv-uniform":
                 Y = np.clip(Y, 0.0, None)
                 s = Y.sum(axis=1, keepdims=True)
@@ -344,7 +467,7 @@ class DDFA(BaseEstimator):
             return Y
         rows = self._rows(domains, n)
         return adjust_posterior(pdx, self.domain_topic_, self.domain_sizes_, rows,
-                                method=self.adjust)
+                                method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
 
     def _rows(self, domains: Any, n: int) -> np.ndarray:
         rows = map_domain_ids(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},

@@ -169,6 +169,28 @@ def test_ddfa_recovers_planted_blobs(planted):
     assert matched_accuracy(y, est.predict(X, d)) > 0.97
 
 
+def test_ddfa_auto_space_follows_domain_signal(planted):
+    from lls_topics.ddfa import FEATURE_SHARE, NO_SIGNAL, default_n_clusters
+
+    X, y, d, P, est = planted
+    # strong shift: the discriminator beats the prior p(d), and clusters of the
+    # (label-separating) features keep the domain information: both blocks are used
+    assert est.space_ == "both" and est.domain_signal_ > 0.1
+    assert est.feature_share_ >= FEATURE_SHARE and est.posterior_ == "combined"
+    only = DDFA(3, n_clusters=9, space="discriminator", random_state=0, verbose=False
+                ).fit_with_discriminator(est.discriminator_, X, d)
+    assert only.posterior_ == "adjust" and only.feature_share_ is None
+    # domains drawn independently of everything: p(d|x) is noise, features alone remain
+    rng = np.random.default_rng(11)
+    d_noise = rng.integers(0, 6, size=len(X))
+    flat = DDFA(3, random_state=0, verbose=False,
+                discriminator=DomainDiscriminator(**FAST)).fit(X, d_noise)
+    assert flat.domain_signal_ < NO_SIGNAL and flat.space_ == "features"
+    assert flat.n_clusters_ == default_n_clusters(3, len(X), flat.domain_signal_) == 5
+    assert default_n_clusters(10, 10000, 0.5) == 20
+    assert default_n_clusters(10, 100, 0.5) == 10  # at most one cluster per 20 samples
+
+
 def test_ddfa_predict_proba_is_a_distribution(planted):
     X, y, d, P, est = planted
     for proba in (est.predict_proba(X, d), est.predict_proba(X), est.predict_proba(X, 2)):
