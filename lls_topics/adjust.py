@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import check_distribution_matrix, check_int
+from .anchors import project_simplex
 
 __all__ = ["domain_given_label", "label_posterior", "adjust_posterior", "project_simplex",
            "ADJUST_METHODS"]
@@ -31,28 +32,6 @@ ADJUST_METHODS = ("kl", "lsq", "pinv-uniform")
 
 _TINY = 1e-300
 
-
-def project_simplex(V: np.ndarray) -> np.ndarray:
-    """Euclidean projection of each row of ``V`` onto the probability simplex.
-
-    Parameters
-    ----------
-    V : ndarray of shape (n, k)
-
-    Returns
-    -------
-    ndarray of shape (n, k); rows are non-negative and sum to 1.
-    """
-    V = np.asarray(V, dtype=np.float64)
-    n, k = V.shape
-    U = -np.sort(-V, axis=1)
-    css = np.cumsum(U, axis=1) - 1.0
-    ind = np.arange(1, k + 1)
-    cond = U - css / ind > 0
-    # the last index where the condition holds (it always holds at index 0)
-    rho = k - 1 - np.argmax(cond[:, ::-1], axis=1)
-    theta = css[np.arange(n), rho] / (rho + 1)
-    return np.maximum(V - theta[:, None], 0.0)
 
 
 def domain_given_label(domain_topic: Any, domain_sizes: Any = None
