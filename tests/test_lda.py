@@ -5,10 +5,11 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from lls_topics.datasets import make_discrete_lls, population_counts
-from lls_topics.em import fit_domain_topic
 from lls_topics.metrics import prior_l1
 from lls_topics.solvers.lda import LDASolver
 from lls_topics.solvers.nmf import NMFSolver
+
+from helpers import check_normalized, oracle_l1
 
 
 @pytest.fixture(scope="module")
@@ -17,21 +18,13 @@ def planted():
                              alpha=1.0, max_condition=8, anchor_mass=0.1, random_state=3)
 
 
-def _oracle(prob):
-    return prior_l1(prob.domain_topic, fit_domain_topic(prob.corpus.counts, prob.topic_word))
 
-
-def _check_normalized(est, D, k, V):
-    assert est.domain_topic_.shape == (D, k)
-    assert est.topic_word_.shape == (k, V)
-    np.testing.assert_allclose(est.domain_topic_.sum(1), 1.0)
-    np.testing.assert_allclose(est.topic_word_.sum(1), 1.0)
 
 
 def test_lda_anchor_seeded_recovers_planted(planted):
     est = LDASolver(4, random_state=0).fit(planted.corpus)
-    _check_normalized(est, 12, 4, 80)
-    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * _oracle(planted)
+    check_normalized(est, 12, 4, 80)
+    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * oracle_l1(planted)
 
 
 def test_lda_seeded_from_callable_recovers_planted(planted):
@@ -44,8 +37,8 @@ def test_lda_seeded_from_callable_recovers_planted(planted):
         return np.full((counts.shape[0], k), 1 / k), blurred
 
     est = LDASolver(4, init=init, random_state=0).fit(planted.corpus)
-    _check_normalized(est, 12, 4, 80)
-    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * _oracle(planted)
+    check_normalized(est, 12, 4, 80)
+    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * oracle_l1(planted)
     again = LDASolver(4, init=init, random_state=0).fit(planted.corpus)
     np.testing.assert_allclose(est.domain_topic_, again.domain_topic_)
 
@@ -54,12 +47,12 @@ def test_gensim_own_start_runs(planted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # it may not converge nor identify: see module notes
         est = LDASolver(4, init="gensim", passes=5, random_state=0).fit(planted.corpus)
-    _check_normalized(est, 12, 4, 80)
+    check_normalized(est, 12, 4, 80)
 
 
 def test_multicore_runs(planted):
     est = LDASolver(4, init="nndsvda", workers=2, passes=3, random_state=0).fit(planted.corpus)
-    _check_normalized(est, 12, 4, 80)
+    check_normalized(est, 12, 4, 80)
     assert est.n_iter_ == 3
 
 

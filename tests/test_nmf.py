@@ -6,9 +6,10 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from lls_topics.datasets import make_discrete_lls, population_counts
-from lls_topics.em import fit_domain_topic
 from lls_topics.metrics import prior_l1
 from lls_topics.solvers.nmf import NMFSolver, reference_nmf
+
+from helpers import check_normalized, oracle_l1
 
 
 @pytest.fixture(scope="module")
@@ -24,23 +25,14 @@ def easy():
                              alpha=0.5, max_condition=6, anchor_mass=0.4, random_state=1)
 
 
-def _oracle(prob):
-    return prior_l1(prob.domain_topic, fit_domain_topic(prob.corpus.counts, prob.topic_word))
 
-
-def _check_normalized(est, D, k, V):
-    assert est.domain_topic_.shape == (D, k)
-    assert est.topic_word_.shape == (k, V)
-    np.testing.assert_allclose(est.domain_topic_.sum(1), 1.0)
-    np.testing.assert_allclose(est.topic_word_.sum(1), 1.0)
-    assert est.domain_topic_.min() >= 0 and est.topic_word_.min() >= 0
 
 
 def test_kl_anchor_recovers_planted(planted):
     est = NMFSolver(4, random_state=0).fit(planted.corpus)
-    _check_normalized(est, 12, 4, 80)
+    check_normalized(est, 12, 4, 80)
     # bound: within 3x the oracle, which knows the true p(x|y)
-    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * _oracle(planted)
+    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * oracle_l1(planted)
 
 
 def _uniform_error(prob):
@@ -52,7 +44,7 @@ def _uniform_error(prob):
                                         ("frobenius", "nndsvda")])
 def test_other_inits_recover_easy_problem(easy, loss, init):
     est = NMFSolver(3, loss=loss, init=init, n_restarts=2, random_state=0).fit(easy.corpus)
-    _check_normalized(est, 10, 3, 40)
+    check_normalized(est, 10, 3, 40)
     # without the anchors' zeros the factorization's rotation is only loosely pinned
     # (measured 0.02-0.12 of the uniform guess's error), hence a bound against chance
     assert prior_l1(easy.domain_topic, est.domain_topic_) <= 0.2 * _uniform_error(easy)
@@ -60,7 +52,7 @@ def test_other_inits_recover_easy_problem(easy, loss, init):
 
 def test_reference_preset(planted):
     est = NMFSolver(4, reference=True, random_state=0).fit(planted.corpus)
-    _check_normalized(est, 12, 4, 80)
+    check_normalized(est, 12, 4, 80)
     again = NMFSolver(4, reference=True, random_state=0).fit(planted.corpus)
     np.testing.assert_array_equal(est.domain_topic_, again.domain_topic_)
     # the function form gives the same factors for the same scikit-learn seed
@@ -77,7 +69,7 @@ def test_kl_from_truth_stays_near_truth(planted, prior):
     # both maximum likelihood and the sparse MAP keep a start at the truth near it
     est = NMFSolver(4, init=lambda c, k, r: (planted.domain_topic, planted.topic_word),
                     topic_word_prior=prior).fit(planted.corpus)
-    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * _oracle(planted)
+    assert prior_l1(planted.domain_topic, est.domain_topic_) <= 3 * oracle_l1(planted)
     assert est.converged_
 
 
