@@ -109,6 +109,13 @@ def check_tokens(tokens: Any, name: str = "tokens", *, n_words: int | None = Non
     return arr
 
 
+def check_identifiable(n_topics: int, n_domains: int, what: str = "domains") -> None:
+    """Raise unless there are at least as many domains as labels."""
+    if n_topics > n_domains:
+        raise ValueError(f"n_topics={n_topics} exceeds the number of {what} ({n_domains}): "
+                         "the labels are not identifiable with fewer domains than labels")
+
+
 def check_features(X: Any, name: str = "X") -> np.ndarray:
     """Validate a finite 2-D (or higher) float feature array; returns float32."""
     arr = np.asarray(X)

@@ -150,6 +150,7 @@ def _spa(Q: sp.csr_matrix, k: int, allowed: np.ndarray, inv_n: np.ndarray | None
     diag = np.zeros(D)             # diag of U U^T
     row_sum = np.asarray(Q.sum(axis=1)).ravel()
     qmax = np.asarray(Q.max(axis=1).todense()).ravel()
+    allowed = allowed.copy()       # picks are struck out; the caller's mask stays
     U = np.zeros((D, 0))
     anchors = np.empty(k, dtype=np.int64)
     res = np.empty(k)
@@ -169,17 +170,11 @@ def _spa(Q: sp.csr_matrix, k: int, allowed: np.ndarray, inv_n: np.ndarray | None
         q = Q.getrow(a).toarray().ravel()
         u = q - U @ (U.T @ q)
         nu = np.linalg.norm(u)
-        if nu <= 1e-12 * max(np.linalg.norm(q), 1e-300):
-            allowed = allowed.copy()
-            allowed[a] = False
-            # the pick adds no direction: nothing more can be separated
-            u = np.zeros(D)
-        else:
-            u /= nu
+        # a pick that adds no direction leaves nothing more to separate
+        u = np.zeros(D) if nu <= 1e-12 * max(np.linalg.norm(q), 1e-300) else u / nu
         U = np.column_stack([U, u])
         proj_sq += (Q @ u) ** 2
         diag += u ** 2
-        allowed = allowed.copy()
         allowed[a] = False
     return anchors, res
 

@@ -298,6 +298,20 @@ def map_domain_ids(domains: Any, row_of: dict, name: str = "domains") -> np.ndar
     return rows_u[inv.reshape(-1)]
 
 
+def sample_rows(domains: Any, row_of: dict, n: int, other: str) -> np.ndarray:
+    """Rows of ``n`` samples' domains; a single id applies to every sample.
+
+    ``other`` names the argument whose length ``domains`` must match.
+    """
+    rows = map_domain_ids(domains, row_of, "domains")
+    if rows.size == 1 and n != 1:
+        rows = np.repeat(rows, n)
+    if rows.size != n:
+        raise ValueError(f"{other} and domains must have the same length, got {n} and "
+                         f"{rows.size}")
+    return rows
+
+
 def as_id_array(domains: Any, name: str = "domains") -> np.ndarray:
     """A 1-D array of ids; tuples and mixed types become an object array."""
     if isinstance(domains, np.ndarray) and domains.ndim == 1:

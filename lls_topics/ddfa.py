@@ -16,9 +16,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_int, check_random_state, check_same_length
+from ._validation import check_identifiable, check_int, check_random_state, check_same_length
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
-from .corpus import DomainCorpus, encode_domains, map_domain_ids
+from .corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
 from .discretize import SPACES, Discretizer
 
 __all__ = ["DDFA", "default_n_clusters", "domain_signal"]
@@ -109,6 +109,19 @@ def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
     return (H - ce) / H
 
 
+def _validation_rows(X_val: Any, d_val: Any, ids: np.ndarray) -> tuple[Any, np.ndarray | None]:
+    """Check optional validation data; return it with its domains' rows (or None, None)."""
+    from .discriminator import DomainDiscriminator
+
+    if (X_val is None) != (d_val is None):
+        raise ValueError("X_val and d_val must be given together")
+    if X_val is None:
+        return None, None
+    X_val = DomainDiscriminator._check_X(X_val, "X_val")
+    check_same_length(X_val, d_val, "X_val", "d_val")
+    return X_val, map_domain_ids(d_val, {d: i for i, d in enumerate(ids.tolist())}, "d_val")
+
+
 class DDFA(BaseEstimator):
     """Unsupervised label posteriors under latent label shift for continuous inputs.
 
@@ -135,8 +148,8 @@ class DDFA(BaseEstimator):
         less than :data:`FEATURE_SHARE` of the held-out domain information that
         clusters of p(d|x) keep (features that barely separate the labels, as on
         mnist1d) by more than the estimate's sampling noise, ``"auto"``
-        clusters p(d|x) alone with 3k clusters (the reference's vocabulary). With a torch Dataset (no feature matrix), ``"auto"`` means
-        ``"discriminator"``.
+        clusters p(d|x) alone with 3k clusters (the reference's vocabulary). With a
+        torch Dataset (no feature matrix), ``"auto"`` means ``"discriminator"``.
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
         discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
@@ -189,7 +202,8 @@ class DDFA(BaseEstimator):
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
-                 adjust: str = "kl", posterior: str = "auto", random_state: Any = None, device: Any = "auto", verbose: bool = True):
+                 adjust: str = "kl", posterior: str = "auto", random_state: Any = None,
+                 device: Any = "auto", verbose: bool = True) -> None:
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -283,17 +297,8 @@ class DDFA(BaseEstimator):
         X = DomainDiscriminator._check_X(X, "X")
         check_same_length(X, domains, "X", "domains")
         ids, rows = encode_domains(domains, "domains")
-        D = len(ids)
-        if k > D:
-            raise ValueError(f"n_topics={k} exceeds the number of domains ({D}): the labels "
-                             "are not identifiable with fewer domains than labels")
-        if (X_val is None) != (d_val is None):
-            raise ValueError("X_val and d_val must be given together")
-        row_of = {d: i for i, d in enumerate(ids.tolist())}
-        if X_val is not None:
-            X_val = DomainDiscriminator._check_X(X_val, "X_val")
-            check_same_length(X_val, d_val, "X_val", "d_val")
-            rows_val = map_domain_ids(d_val, row_of, "d_val")
+        check_identifiable(k, len(ids))
+        X_val, rows_val = _validation_rows(X_val, d_val, ids)
         rng = check_random_state(self.random_state)
         s_disc, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
 
@@ -302,8 +307,7 @@ class DDFA(BaseEstimator):
             disc.fit(X, rows)
         else:
             disc.fit(X, rows, X_val, rows_val)
-        return self._fit_rest(disc, X, rows, X_val, rows_val if X_val is not None else None,
-                              ids, s_clu, s_sol)
+        return self._fit_rest(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol)
 
     def fit_with_discriminator(self, discriminator: Any, X: Any, domains: Any,
                                X_val: Any = None, d_val: Any = None) -> "DDFA":
@@ -329,19 +333,9 @@ class DDFA(BaseEstimator):
         X = DomainDiscriminator._check_X(X, "X")
         check_same_length(X, domains, "X", "domains")
         ids = np.asarray(discriminator.classes_)
-        D = len(ids)
-        if k > D:
-            raise ValueError(f"n_topics={k} exceeds the number of domains ({D}): the labels "
-                             "are not identifiable with fewer domains than labels")
-        row_of = {d: i for i, d in enumerate(ids.tolist())}
-        rows = map_domain_ids(domains, row_of, "domains")
-        rows_val = None
-        if (X_val is None) != (d_val is None):
-            raise ValueError("X_val and d_val must be given together")
-        if X_val is not None:
-            X_val = DomainDiscriminator._check_X(X_val, "X_val")
-            check_same_length(X_val, d_val, "X_val", "d_val")
-            rows_val = map_domain_ids(d_val, row_of, "d_val")
+        check_identifiable(k, len(ids))
+        rows = map_domain_ids(domains, {d: i for i, d in enumerate(ids.tolist())}, "domains")
+        X_val, rows_val = _validation_rows(X_val, d_val, ids)
         rng = check_random_state(self.random_state)
         _, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
         return self._fit_rest(discriminator, X, rows, X_val, rows_val, ids, s_clu, s_sol)
@@ -478,14 +472,8 @@ class DDFA(BaseEstimator):
                                 method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
 
     def _rows(self, domains: Any, n: int) -> np.ndarray:
-        rows = map_domain_ids(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},
-                              "domains")
-        if rows.size == 1 and n != 1:
-            rows = np.repeat(rows, n)
-        if rows.size != n:
-            raise ValueError(f"X and domains must have the same length, got {n} and "
-                             f"{rows.size}")
-        return rows
+        return sample_rows(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},
+                           n, "X")
 
     def predict(self, X: Any, domains: Any = None) -> np.ndarray:
         """Most probable label of each sample, shape (n_samples,)."""

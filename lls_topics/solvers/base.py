@@ -15,8 +15,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_count_matrix, check_int, check_random_state, check_tokens
-from ..corpus import DomainCorpus, map_domain_ids
+from .._validation import (check_count_matrix, check_identifiable, check_int,
+                           check_random_state, check_tokens)
+from ..corpus import DomainCorpus, sample_rows
 from ..em import CountData, fit_domain_topic, log_likelihood
 
 __all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts"]
@@ -59,9 +60,7 @@ def prepare_counts(X: Any, n_topics: int, *, name: str = "X"
         ids = ids[~empty]
     k = check_int(n_topics, "n_topics", minimum=1)
     D = counts.shape[0]
-    if k > D:
-        raise ValueError(f"n_topics={k} exceeds the number of domains with data ({D}): the "
-                         "labels are not identifiable with fewer domains than labels")
+    check_identifiable(k, D, "domains with data")
     n_used = int(np.count_nonzero(np.asarray(counts.sum(axis=0)).ravel()))
     if k > n_used:
         raise ValueError(f"n_topics={k} exceeds the number of inputs that have data "
@@ -169,13 +168,7 @@ class BaseTopicSolver(BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------
     def _domain_rows(self, domains: Any, n: int) -> np.ndarray:
-        rows = map_domain_ids(domains, self._row_lookup(), "domains")
-        if rows.size == 1 and n != 1:
-            rows = np.repeat(rows, n)
-        if rows.size != n:
-            raise ValueError(f"tokens and domains must have the same length, got {n} and "
-                             f"{rows.size}")
-        return rows
+        return sample_rows(domains, self._row_lookup(), n, "tokens")
 
     def pooled_prior(self) -> np.ndarray:
         """p(y) under the pooled training mix: domains weighted by their sizes, shape (k,)."""
