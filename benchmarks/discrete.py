@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _peers import (LIMITS, METHODS, OURS, PEERS, Failure, Problem,  # noqa: E402
+from _peers import (METHODS, OURS, PEERS, Failure, Problem,  # noqa: E402
                     bayes_accuracy, evaluate, format_table, machine_description,
                     package_versions, run_method)
 

@@ -163,6 +163,7 @@ def _run_demo(*, solver: str, plot: str | None, seed: int, quiet: bool, epochs: 
     if plot:
         from .cli import _plotting, _savefig
 
+        _plotting()  # Agg backend, and a one-line error without matplotlib
         _savefig(demo_figure(data, model, perm), plot)
         print(f"\nwrote {plot}", file=out)
     return 0

@@ -141,7 +141,6 @@ def test_outputs_normalized_and_predict(small_problem):
 def test_sparse_large_vocabulary_memory():
     import tracemalloc
 
-    rng = np.random.default_rng(0)
     V, D, k = 100_000, 200, 5
     prob = make_discrete_lls(n_topics=k, n_words=V, n_domains=D, n_per_domain=2000,
                              alpha=1.0, max_condition=None, beta=0.1, random_state=0)
