@@ -94,6 +94,10 @@ def run_demo(*, solver: str = "anchor", plot: str | None = None, seed: int = 0,
              quiet: bool = False, epochs: int | None = None, reference: bool = True,
              oracle: bool = True, out: Any = None) -> int:
     """Run the demo, print its report to ``out`` (stdout) and return 0."""
+    if plot:
+        from .cli import _plotting
+
+        _plotting()  # Agg backend, or a one-line error before minutes of fitting
     with _one_torch_thread():
         return _run_demo(solver=solver, plot=plot, seed=seed, quiet=quiet, epochs=epochs,
                          reference=reference, oracle=oracle, out=out)
@@ -161,9 +165,8 @@ def _run_demo(*, solver: str, plot: str | None, seed: int, quiet: bool, epochs: 
         print(f"{name:<34}{a:13.3f}{err_s}{t:9.1f}", file=out)
 
     if plot:
-        from .cli import _plotting, _savefig
+        from .cli import _savefig
 
-        _plotting()  # Agg backend, and a one-line error without matplotlib
         _savefig(demo_figure(data, model, perm), plot)
         print(f"\nwrote {plot}", file=out)
     return 0
