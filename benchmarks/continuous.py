@@ -7,6 +7,8 @@ setting and seed, one domain discriminator is trained and shared by
 - ``reference``: the reference DDFA pipeline (k-means with m = 3k on the discriminator
   outputs of validation + train, scikit-learn NMF(init='random') on the per-domain
   normalized cluster counts, p(y|x) = pinv(P(d|y)) p(d|x) with uniform p(d));
+- ``ours-anchor-refine<N>`` (with ``--refine-rounds N``): the same with N rounds of
+  label-network refinement (``DDFA(refine_rounds=N)``, :mod:`lls_topics.relabel`);
 - ``kmeans-raw``: k-means on the raw features with k clusters;
 - ``oracle``: the same network trained on the true labels, adjusted with the true p_d(y).
 
@@ -250,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--solvers", nargs="+", default=["anchor", "nmf", "lda"])
     ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--refine-rounds", type=int, nargs="*", default=[], metavar="N",
+                    help="also run DDFA(refine_rounds=N) with the anchor solver")
     ap.add_argument("--markdown", action="store_true",
                     help="accepted for update_docs.py; the table is always markdown")
     ap.add_argument("--json", default=None, metavar="OUT",
@@ -260,11 +264,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.datasets, args.settings, args.seeds = ["digits"], QUICK, 1
     solvers = available_solvers(args.solvers)
-    results = run(args.datasets, args.settings, list(range(args.seeds)), solvers, args.epochs)
+    variants = {f"ours-anchor-refine{n}": {"refine_rounds": n} for n in args.refine_rounds}
+    results = run(args.datasets, args.settings, list(range(args.seeds)), solvers, args.epochs,
+                  variants)
     report(results)
     print()
-    for s in solvers:
-        acceptance(results, f"ours-{s}")
+    for name in [f"ours-{s}" for s in solvers] + list(variants):
+        acceptance(results, name)
     if args.json:
         import json
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-__all__ = ["GeneratorDropout", "MLP", "OrderedView"]
+__all__ = ["ForwardCorrected", "GeneratorDropout", "MLP", "OrderedView", "mlp_from_state"]
 
 
 class GeneratorDropout(nn.Module):
@@ -54,6 +54,36 @@ class MLP(nn.Sequential):
                     nn.init.uniform_(m.weight, -np.sqrt(6.0) * bound, np.sqrt(6.0) * bound,
                                      generator=generator)
                     nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+
+
+def mlp_from_state(state: dict, dropout: float, prefix: str = "") -> "MLP | None":
+    """An :class:`MLP` shaped like the one whose ``state_dict`` is ``state`` (weights not
+    loaded), or None when the keys do not follow the MLP's layout."""
+    idx = sorted(int(k[len(prefix):].split(".")[0]) for k in state
+                 if k.startswith(prefix) and k.endswith(".weight")
+                 and k[len(prefix):].split(".")[0].isdigit())
+    # Flatten, then (Linear, ReLU, dropout) per hidden layer, then the output Linear
+    if not idx or idx != list(range(1, 3 * len(idx) - 1, 3)):
+        return None
+    shapes = [tuple(state[f"{prefix}{i}.weight"].shape) for i in idx]
+    hidden = tuple(out for out, _ in shapes[:-1])
+    return MLP(shapes[0][1], hidden, shapes[-1][0], dropout)
+
+
+class ForwardCorrected(nn.Module):
+    """log p(d|x) = log(softmax(body(x)) @ p(d|y).T): a k-way label network seen through
+    a fixed p(d|y) (stored as the buffer ``log_m``, shape (k, D))."""
+
+    def __init__(self, body: nn.Module, log_m: Any) -> None:
+        super().__init__()
+        self.body = body
+        # p(d|y) is fixed while the network trains: a buffer, not a parameter
+        self.register_buffer("log_m", torch.as_tensor(log_m, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logp_y = torch.log_softmax(self.body(x), dim=1)
+        # already normalized, so cross-entropy's log-softmax leaves it unchanged
+        return torch.logsumexp(logp_y[:, :, None] + self.log_m[None], dim=1)
 
 
 class OrderedView(Dataset):

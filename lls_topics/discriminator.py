@@ -92,6 +92,9 @@ class DomainDiscriminator(BaseEstimator):
         Logits are divided by this before the softmax (1 without calibration).
     n_epochs_ : int
         Epochs run.
+    validation_indices_ : ndarray of int or None
+        Positions in ``X`` held out by ``validation_fraction`` (None when ``X_val`` was
+        given or nothing was held out).
     best_epoch_ : int
     history_ : dict of lists
         ``train_loss`` and ``val_loss`` per epoch.
@@ -189,6 +192,7 @@ class DomainDiscriminator(BaseEstimator):
             y_val = map_domain_ids(d_val, {c: i for i, c in enumerate(classes.tolist())},
                                    "d_val")
             train_idx = np.arange(len(y))
+            val_idx = None
             sources = (X, X_val)
         else:
             n = len(y)
@@ -200,6 +204,9 @@ class DomainDiscriminator(BaseEstimator):
             train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
             y_val = y[val_idx] if n_val else None
             sources = (X, None)
+        # positions of X held out for early stopping (None with explicit X_val or no
+        # split): DDFA measures held-out domain information on them
+        self.validation_indices_ = val_idx if val_idx is None or len(val_idx) else None
         self.classes_ = classes
         self.n_classes_ = len(classes)
         # remembered so predict can reject arrays of another shape before torch does
@@ -395,6 +402,17 @@ class DomainDiscriminator(BaseEstimator):
         T = float(np.exp(res.x))
         # keep T = 1 unless calibration actually helps on the validation split
         return T if self._nll(logits, y, T) < self._nll(logits, y, 1.0) else 1.0
+
+    def _make_module(self, name: str, state: dict) -> Any:
+        """Rebuild the default network's architecture at load (see lls_topics.persistence)."""
+        if name != "model_" or self.model is not None:
+            return None
+        from ._torch_nets import ForwardCorrected, mlp_from_state
+
+        if "log_m" in state:  # a label network (lls_topics.relabel) on an MLP body
+            body = mlp_from_state(state, self.dropout, prefix="body.")
+            return None if body is None else ForwardCorrected(body, state["log_m"])
+        return mlp_from_state(state, self.dropout)
 
     # ------------------------------------------------------------------ predict
     def decision_function(self, X: Any) -> np.ndarray:

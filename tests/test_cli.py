@@ -206,6 +206,27 @@ def test_fit_continuous_writes_files(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1 and "rows" in err
 
 
+def test_fit_continuous_refine_rounds(tmp_path, capsys):
+    from lls_topics.persistence import load_estimator
+
+    X, d, _ = _blobs(tmp_path)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "d.npy", d)
+    out = tmp_path / "out"
+    code, _, err = _run(["fit-continuous", str(tmp_path / "X.npy"), str(tmp_path / "d.npy"),
+                         "-k", "2", "--epochs", "5", "--refine-rounds", "1", "--out", str(out),
+                         "-q"], capsys)
+    assert code == 0, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["params"]["refine_rounds"] == 1
+    model = load_estimator(out / "model")
+    post = np.loadtxt(out / "posterior.csv", delimiter=",", skiprows=1)[:, 2:]
+    np.testing.assert_allclose(model.predict_proba(X, d), post, atol=1e-5)
+    code, _, err = _run(["fit-continuous", str(tmp_path / "X.npy"), str(tmp_path / "d.npy"),
+                         "-k", "2", "--refine-rounds", "-1", "-q"], capsys)
+    assert code == 2 and "--refine-rounds" in err
+
+
 def test_compare_planted_problem(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     png = tmp_path / "cmp.png"

@@ -210,6 +210,18 @@ def test_ddfa_same_seed_same_result():
     np.testing.assert_array_equal(a.predict_proba(X, d), b.predict_proba(X, d))
 
 
+def test_ddfa_default_network_save_load_round_trip(planted, tmp_path):
+    from lls_topics.persistence import load_estimator, save_estimator
+
+    X, y, d, P, est = planted
+    save_estimator(est, tmp_path / "m")
+    # the default MLP is rebuilt from its saved weights: no objects= needed
+    back = load_estimator(tmp_path / "m")
+    np.testing.assert_allclose(back.predict_proba(X, d), est.predict_proba(X, d), atol=1e-6)
+    np.testing.assert_allclose(back.discriminator_.predict_proba(X[:20]),
+                               est.discriminator_.predict_proba(X[:20]), atol=1e-6)
+
+
 def test_ddfa_custom_module_and_string_domains():
     X, y, d, P = blobs(k=2, D=3, n_per_domain=100, seed=9, dim=3)
     names = np.array(["north", "south", "west"])[d]
