@@ -414,6 +414,20 @@ class DomainDiscriminator(BaseEstimator):
             return None if body is None else ForwardCorrected(body, state["log_m"])
         return mlp_from_state(state, self.dropout)
 
+    def _load_extra(self, directory: Any) -> None:
+        """After loading: put the network (restored on the CPU) back on the device it was
+        fitted on, or on the CPU where that device is missing (a CUDA model read on a
+        machine without a GPU)."""
+        import torch
+
+        dev = getattr(self, "device_", None)
+        dev = torch.device("cpu") if dev is None else torch.device(dev)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            dev = torch.device("cpu")
+        self.device_ = dev
+        if getattr(self, "model_", None) is not None:
+            self.model_.to(dev)
+
     # ------------------------------------------------------------------ predict
     def decision_function(self, X: Any) -> np.ndarray:
         """Calibrated logits (divided by ``temperature_``), shape (n_samples, n_classes)."""

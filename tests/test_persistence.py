@@ -233,3 +233,23 @@ def test_anchor_solver_round_trip(problem, tmp_path):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="not a _EMSolver"):
         _EMSolver.load(tmp_path / "a")
+
+
+def test_discriminator_saved_on_a_missing_device_loads_on_cpu(tmp_path):
+    from lls_topics.discriminator import DomainDiscriminator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    d = rng.integers(0, 3, size=60)
+    disc = DomainDiscriminator(hidden=(8,), epochs=2, random_state=0, verbose=False,
+                               device="cpu").fit(X, d)
+    save_estimator(disc, tmp_path / "d")
+    # as if it had been fitted on a GPU: the loader must not send inputs to a device
+    # that this machine may lack, while the network comes back on the CPU
+    meta = json.loads((tmp_path / "d" / "estimator.json").read_text())
+    meta["attributes"]["device_"] = {"__torch_device__": "cuda:0"}
+    (tmp_path / "d" / "estimator.json").write_text(json.dumps(meta))
+    back = load_estimator(tmp_path / "d")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert back.device_.type == expected
+    np.testing.assert_allclose(back.predict_proba(X), disc.predict_proba(X), atol=1e-5)
