@@ -431,6 +431,10 @@ class DomainDiscriminator(BaseEstimator):
     # ------------------------------------------------------------------ predict
     def decision_function(self, X: Any) -> np.ndarray:
         """Calibrated logits (divided by ``temperature_``), shape (n_samples, n_classes)."""
+        return self._logits_source(self._predict_source(X)) / self.temperature_
+
+    def _predict_source(self, X: Any) -> tuple:
+        """Check X against the fitted input shape; return it as a batch source."""
         check_is_fitted(self, "model_")
         X = self._check_X(X, "X")
         expected = getattr(self, "input_shape_", None)
@@ -439,8 +443,7 @@ class DomainDiscriminator(BaseEstimator):
             raise ValueError(f"X has samples of shape {tuple(X.shape[1:])}, expected "
                              f"{tuple(expected)} as at fit")
         n = len(X)
-        src = self._as_source(X, np.arange(n), np.zeros(n, dtype=np.int64))
-        return self._logits_source(src) / self.temperature_
+        return self._as_source(X, np.arange(n), np.zeros(n, dtype=np.int64))
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """log p(d|x), shape (n_samples, n_classes)."""

@@ -104,3 +104,21 @@ def test_refinement_accepts_a_torch_dataset(problem):
     proba = est.predict_proba(ds, d)
     np.testing.assert_allclose(proba.sum(1), 1)
     assert matched_accuracy(y, proba.argmax(1)) > 0.95
+
+
+def test_label_network_bad_input(problem):
+    X, y, d, P, disc = problem
+    M, _, _ = domain_given_label(P, np.bincount(d))
+    with pytest.raises(ValueError, match="domain_given_label"):
+        fit_label_network(disc, M[:4], X, d)
+    with pytest.raises(ValueError, match="domain_given_label"):
+        fit_label_network(disc, -M, X, d)
+    with pytest.raises(ValueError, match="rows"):
+        fit_label_network(disc, M, X, d + 1)
+    with pytest.raises(ValueError, match="every domain"):
+        fit_label_network(disc, M, X[d > 0], d[d > 0])
+    with pytest.raises(ValueError, match="label_network"):
+        label_proba(disc, X)
+    net = fit_label_network(disc, M, X, d, random_state=0)
+    with pytest.raises(ValueError, match="shape"):
+        label_proba(net, X[:, :2])
