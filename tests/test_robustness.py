@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 
@@ -39,7 +39,8 @@ count_matrices = st.tuples(st.integers(2, 8), st.integers(3, 30), st.integers(0,
         np.random.default_rng(t[2]).gamma(0.5, 4, size=(t[0], t[1]))))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(count_matrices)
 def test_corpus_properties(M):
     if M.sum() == 0:
@@ -55,9 +56,12 @@ def test_corpus_properties(M):
 
 
 @pytest.mark.parametrize("make", SOLVERS)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-          HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(M=count_matrices, k=st.integers(1, 4))
+# an exact rank-2 fit: scikit-learn's sparse Frobenius error rounded below zero (found by
+# hypothesis on a fresh install; it raised a RuntimeWarning from a square root)
+@example(M=np.array([[0, 3, 1, 0, 0, 2, 0, 1], [16, 0, 0, 8, 0, 3, 0, 0]]), k=2)
 def test_solver_outputs_finite_and_normalized(make, M, k):
     D_nonempty = int((M.sum(1) > 0).sum())
     V_used = int((M.sum(0) > 0).sum())

@@ -295,7 +295,15 @@ class NMFSolver(BaseTopicSolver):
         with warnings.catch_warnings():
             # replaced below by a warning that names this class's parameter
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # on an exact fit scikit-learn's sparse error rounds below zero and warns
+            # taking its square root; the error is recomputed below without that
+            warnings.filterwarnings("ignore", message="invalid value encountered in sqrt",
+                                    category=RuntimeWarning)
             W = model.fit_transform(Q, W=np.ascontiguousarray(P0), H=np.ascontiguousarray(A0))
-        P, A = _rescale(W, model.components_)
+        H = model.components_
+        # ||Q - W H||^2 from the non-zeros of Q and k x k products: no dense D x V array
+        sq = (Q.data @ Q.data + np.sum((W.T @ W) * (H @ H.T))
+              - 2.0 * np.sum(np.asarray(Q @ H.T) * W))
+        P, A = _rescale(W, H)
         converged = model.n_iter_ < int(self.max_iter)
-        return P, A, -float(model.reconstruction_err_) ** 2, int(model.n_iter_), converged
+        return P, A, -max(float(sq), 0.0), int(model.n_iter_), converged
