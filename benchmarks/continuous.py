@@ -191,28 +191,33 @@ def acceptance(results: dict, method: str = "ours-anchor") -> None:
         gap = (ours_acc - ref_acc) / (orc_acc - ref_acc) if orc_acc != ref_acc else np.nan
         checks = [("closes >= 1/2 of the reference-oracle gap (grid mean)", gap >= 0.5,
                    f"{gap:.0%}")]
-        worst = min(sets, key=lambda n: sets[n][method][0] - sets[n]["reference"][0])
-        d = sets[worst][method][0] - sets[worst]["reference"][0]
+        def worst(names: list, value: Any, pick: Any = min) -> tuple:
+            name = pick(names, key=value)
+            return name, value(name)
+
+        def acc_minus(peer: str) -> Any:
+            return lambda n: sets[n][method][0] - sets[n][peer][0]
+
+        def ratio(col: int) -> Any:
+            return lambda n: sets[n][method][col] / sets[n]["reference"][col]
+
+        name, d = worst(list(sets), acc_minus("reference"))
         checks.append(("never > 1 point below the reference", d >= -0.01,
-                       f"worst {d:+.3f} ({worst})"))
-        worst = max(sets, key=lambda n: sets[n][method][1] / sets[n]["reference"][1])
-        q = sets[worst][method][1] / sets[worst]["reference"][1]
+                       f"worst {d:+.3f} ({name})"))
+        name, q = worst(list(sets), ratio(1), max)
         checks.append(("L1(P)/entry below the reference everywhere", q < 1,
-                       f"worst ratio {q:.2f} ({worst})"))
+                       f"worst ratio {q:.2f} ({name})"))
         uneq = [n for n in sets if n.endswith("uneq")]
         if uneq:
-            worst = min(uneq, key=lambda n: sets[n][method][0] - sets[n]["reference"][0])
-            d = sets[worst][method][0] - sets[worst]["reference"][0]
+            name, d = worst(uneq, acc_minus("reference"))
             checks.append(("unequal sizes: >= 3 points above the reference", d >= 0.03,
-                           f"worst {d:+.3f} ({worst})"))
-        worst = min(sets, key=lambda n: sets[n][method][0] - sets[n]["kmeans-raw"][0])
-        d = sets[worst][method][0] - sets[worst]["kmeans-raw"][0]
+                           f"worst {d:+.3f} ({name})"))
+        name, d = worst(list(sets), acc_minus("kmeans-raw"))
         checks.append(("at most 2 points below k-means on raw features", d >= -0.02,
-                       f"worst {d:+.3f} ({worst})"))
-        worst = max(sets, key=lambda n: sets[n][method][2] / sets[n]["reference"][2])
-        q = sets[worst][method][2] / sets[worst]["reference"][2]
+                       f"worst {d:+.3f} ({name})"))
+        name, q = worst(list(sets), ratio(2), max)
         checks.append(("fit + predict time <= 1.2x the reference", q <= 1.2,
-                       f"worst ratio {q:.2f} ({worst})"))
+                       f"worst ratio {q:.2f} ({name})"))
         for text, ok, detail in checks:
             print(f"# {ds} {method}: [{'x' if ok else ' '}] {text}: {detail}")
 

@@ -37,14 +37,37 @@ def _style(m: str) -> dict:
     return dict(color=c, marker=mk or None, linestyle=ls, label=m)
 
 
-def plot_error_vs_alpha(summary: list[dict], path: str) -> str | None:
-    """Oracle ratio against alpha on the small settings (names ``small-a<alpha>``)."""
+def _loglog_figure(pts: dict, path: str, xlabel: str, ylabel: str, title: str, *,
+                   xticks: list | None = None, ncol: int = 1) -> str:
+    """One line per method through its (x, y) points, log-log axes, saved to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pts = {}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for m in _methods(set(pts)):
+        xy = sorted(pts[m])
+        ax.plot([x for x, _ in xy], [y for _, y in xy], **_style(m))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if xticks is not None:
+        ax.set_xticks(xticks)
+        ax.set_xticklabels([f"{a:g}" for a in xticks])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, ncol=ncol)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_error_vs_alpha(summary: list[dict], path: str) -> str | None:
+    """Oracle ratio against alpha on the small settings (names ``small-a<alpha>``)."""
+    pts: dict = {}
     for r in summary:
         s = r["setting"]
         if not s.startswith("small-a") or r.get("oracle_ratio") is None:
@@ -52,35 +75,16 @@ def plot_error_vs_alpha(summary: list[dict], path: str) -> str | None:
         pts.setdefault(r["method"], []).append((float(s[len("small-a"):]), r["oracle_ratio"]))
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in _methods(set(pts)):
-        xy = sorted(pts[m])
-        ax.plot([x for x, _ in xy], [y for _, y in xy], **_style(m))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    alphas = sorted({x for v in pts.values() for x, _ in v})
-    ax.set_xticks(alphas)
-    ax.set_xticklabels([f"{a:g}" for a in alphas])
-    ax.set_xlabel("alpha (Dirichlet concentration of p_d(y))")
-    ax.set_ylabel("L1(P) / oracle L1(P), median over seeds")
-    ax.set_title("Prior error on the small discrete settings (k=5, V=200, D=20)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _loglog_figure(pts, path, "alpha (Dirichlet concentration of p_d(y))",
+                          "L1(P) / oracle L1(P), median over seeds",
+                          "Prior error on the small discrete settings (k=5, V=200, D=20)",
+                          xticks=sorted({x for v in pts.values() for x, _ in v}), ncol=2)
 
 
 def plot_time_vs(records: list[dict], sweep: str, path: str) -> str | None:
     """Fit seconds against V (``sweep='V'``) or D (``sweep='D'``), log-log."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     key = "n_words" if sweep == "V" else "n_domains"
-    pts = {}
+    pts: dict = {}
     fixed = None
     for r in records:
         if r["sweep"] != sweep or "seconds" not in r:
@@ -89,22 +93,10 @@ def plot_time_vs(records: list[dict], sweep: str, path: str) -> str | None:
         fixed = r["n_domains"] if sweep == "V" else r["n_words"]
     if not pts:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for m in _methods(set(pts)):
-        xy = sorted(pts[m])
-        ax.plot([x for x, _ in xy], [y for _, y in xy], **_style(m))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     other = f"D = {fixed}" if sweep == "V" else f"V = {fixed}"
-    ax.set_xlabel("V (inputs)" if sweep == "V" else "D (domains)")
-    ax.set_ylabel("fit seconds")
-    ax.set_title(f"Fit time as {sweep} grows ({other}, k = {records[0].get('k', '?')})")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _loglog_figure(pts, path, "V (inputs)" if sweep == "V" else "D (domains)",
+                          "fit seconds", f"Fit time as {sweep} grows ({other}, "
+                          f"k = {records[0].get('k', '?')})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,6 @@ def planted():
                              alpha=1.0, max_condition=8, anchor_mass=0.1, random_state=3)
 
 
-
-
-
 def test_lda_anchor_seeded_recovers_planted(planted):
     est = LDASolver(4, random_state=0).fit(planted.corpus)
     check_normalized(est, 12, 4, 80)

@@ -25,9 +25,6 @@ def easy():
                              alpha=0.5, max_condition=6, anchor_mass=0.4, random_state=1)
 
 
-
-
-
 def test_kl_anchor_recovers_planted(planted):
     est = NMFSolver(4, random_state=0).fit(planted.corpus)
     check_normalized(est, 12, 4, 80)
