@@ -12,6 +12,10 @@ setting and seed, one domain discriminator is trained and shared by
 - ``kmeans-raw``: k-means on the raw features with k clusters;
 - ``oracle``: the same network trained on the true labels, adjusted with the true p_d(y).
 
+The network is the discriminator's default MLP, or with ``--model cnn1d`` a small 1-D
+convolutional network (for mnist1d's signals), freshly seeded for every discriminator
+and oracle.
+
 Prints one row per (setting, method): medians over seeds of matched accuracy, L1(P)
 per entry and seconds (fit + predict, discriminator training included), and the ratio
 to the reference measured in the same run.
@@ -20,6 +24,7 @@ Usage::
 
     python benchmarks/continuous.py --quick                 # digits, 1 seed, 3 settings
     python benchmarks/continuous.py --datasets digits mnist1d --seeds 3
+    python benchmarks/continuous.py --datasets mnist1d --solvers anchor --model cnn1d
 """
 from __future__ import annotations
 
@@ -43,6 +48,41 @@ GRID = [("a0.5-r2k", 0.5, 2 * K, 4.0, False), ("a3-r2k", 3.0, 2 * K, 4.0, False)
         ("a0.5-r2k-uneq", 0.5, 2 * K, 4.0, True), ("a3-r2k-uneq", 3.0, 2 * K, 4.0, True),
         ("a10-r2k-uneq", 10.0, 2 * K, 8.0, True)]
 QUICK = ["a3-r2k", "a10-r2k", "a3-r2k-uneq"]
+
+
+def make_network(kind: str, n_features: int, n_outputs: int, seed: int) -> Any:
+    """The network of every discriminator and oracle: None (the default MLP) for
+    ``"mlp"``; for ``"cnn1d"``, three 1-D convolutions (32 channels, kernel 5, the last
+    two with stride 2) and a linear layer, with weights drawn from ``seed``."""
+    if kind == "mlp":
+        return None
+    if kind != "cnn1d":
+        raise ValueError(f"model must be 'mlp' or 'cnn1d', got {kind!r}")
+    import torch
+    from torch import nn
+
+    length = int(n_features)
+    for _ in range(2):
+        length = (length + 2 * 2 - 5) // 2 + 1
+
+    class Conv1dNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.Conv1d(1, 32, 5, padding=2), nn.ReLU(),
+                nn.Conv1d(32, 32, 5, padding=2, stride=2), nn.ReLU(),
+                nn.Conv1d(32, 32, 5, padding=2, stride=2), nn.ReLU(), nn.Flatten())
+            self.head = nn.Sequential(nn.Dropout(0.1), nn.Linear(32 * length, n_outputs))
+
+        def forward(self, x: Any) -> Any:
+            return self.head(self.features(x.reshape(len(x), 1, -1)))
+
+    # torch's default layer init draws from the global RNG: seed a forked copy of it,
+    # so the weights follow ``seed`` and the caller's RNG state is left as it was
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        net = Conv1dNet()
+    return net
 
 
 def load(dataset: str, alpha: float, r: int, kappa: float, unequal: bool, seed: int) -> Any:
@@ -104,9 +144,10 @@ def kmeans_raw(b: Any, k: int, seed: int) -> tuple:
     return pred, P, time.perf_counter() - t0
 
 
-def oracle(b: Any, k: int, seed: int, epochs: int) -> tuple:
+def oracle(b: Any, k: int, seed: int, epochs: int, model: str = "mlp") -> tuple:
     t0 = time.perf_counter()
-    clf = DomainDiscriminator(random_state=seed, epochs=epochs, verbose=False)
+    net = make_network(model, b.X_train.shape[1], k, seed)
+    clf = DomainDiscriminator(net, random_state=seed, epochs=epochs, verbose=False)
     clf.fit(b.X_train, b.y_train, b.X_val, b.y_val)
     p = clf.predict_proba(b.X_test)  # columns are the label ids 0..k-1
     prior = clf.class_counts_ / clf.class_counts_.sum()
@@ -140,7 +181,7 @@ def available_solvers(names: list[str]) -> list[str]:
 
 
 def run(datasets: list[str], settings: list[str], seeds: list[int], solvers: list[Any],
-        epochs: int, variants: dict | None = None) -> dict:
+        epochs: int, variants: dict | None = None, model: str = "mlp") -> dict:
     """Return results[(dataset, setting)][method] -> list of (acc, l1, secs)."""
     results: dict = defaultdict(lambda: defaultdict(list))
     grid = {g[0]: g for g in GRID}
@@ -152,7 +193,9 @@ def run(datasets: list[str], settings: list[str], seeds: list[int], solvers: lis
                 b = load(ds, alpha, r, kappa, uneq, seed)
                 k = b.n_topics
                 t0 = time.perf_counter()
-                disc = DomainDiscriminator(random_state=seed, epochs=epochs, verbose=False)
+                net = make_network(model, b.X_train.shape[1], b.domain_topic.shape[0], seed)
+                disc = DomainDiscriminator(net, random_state=seed, epochs=epochs,
+                                           verbose=False)
                 disc.fit(b.X_train, b.d_train, b.X_val, b.d_val)
                 t_disc = time.perf_counter() - t0
                 res = results[(ds, name)]
@@ -171,7 +214,7 @@ def run(datasets: list[str], settings: list[str], seeds: list[int], solvers: lis
                 pred, P, t = kmeans_raw(b, k, seed)
                 res["kmeans-raw"].append((matched_accuracy(b.y_test, pred),
                                           _l1(b.domain_topic, P), t))
-                pred, t = oracle(b, k, seed, epochs)
+                pred, t = oracle(b, k, seed, epochs, model)
                 res["oracle"].append((matched_accuracy(b.y_test, pred), np.nan, t))
                 print(f"# {ds} {name} seed={seed} done", file=sys.stderr, flush=True)
     return results
@@ -257,6 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--solvers", nargs="+", default=["anchor", "nmf", "lda"])
     ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--model", choices=["mlp", "cnn1d"], default="mlp",
+                    help="network of the discriminator and the oracle (default: the MLP)")
     ap.add_argument("--refine-rounds", type=int, nargs="*", default=[], metavar="N",
                     help="also run DDFA(refine_rounds=N) with the anchor solver")
     ap.add_argument("--markdown", action="store_true",
@@ -271,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     solvers = available_solvers(args.solvers)
     variants = {f"ours-anchor-refine{n}": {"refine_rounds": n} for n in args.refine_rounds}
     results = run(args.datasets, args.settings, list(range(args.seeds)), solvers, args.epochs,
-                  variants)
+                  variants, args.model)
     report(results)
     print()
     for name in [f"ours-{s}" for s in solvers] + list(variants):
@@ -282,7 +327,8 @@ def main(argv: list[str] | None = None) -> None:
         raw = {f"{ds}/{name}": {m: [list(map(float, r)) for r in v] for m, v in res.items()}
                for (ds, name), res in results.items()}
         with open(args.json, "w") as fh:
-            json.dump({"epochs": args.epochs, "seeds": args.seeds, "results": raw}, fh,
+            json.dump({"epochs": args.epochs, "seeds": args.seeds, "model": args.model,
+                       "results": raw}, fh,
                       indent=1)
 
 
