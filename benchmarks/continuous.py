@@ -25,6 +25,7 @@ Usage::
     python benchmarks/continuous.py --quick                 # digits, 1 seed, 3 settings
     python benchmarks/continuous.py --datasets digits mnist1d --seeds 3
     python benchmarks/continuous.py --datasets mnist1d --solvers anchor --model cnn1d
+    python benchmarks/continuous.py --merge a.json b.json --json all.json  # report together
 """
 from __future__ import annotations
 
@@ -310,16 +311,26 @@ def main(argv: list[str] | None = None) -> None:
                     help="write the raw per-seed results as JSON")
     ap.add_argument("--quick", action="store_true",
                     help="digits only, 1 seed, settings " + " ".join(QUICK))
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="run nothing: report the results of earlier --json runs together "
+                         "(e.g. the settings split between processes)")
     args = ap.parse_args(argv)
-    if args.quick:
-        args.datasets, args.settings, args.seeds = ["digits"], QUICK, 1
-    solvers = available_solvers(args.solvers)
-    variants = {f"ours-anchor-refine{n}": {"refine_rounds": n} for n in args.refine_rounds}
-    results = run(args.datasets, args.settings, list(range(args.seeds)), solvers, args.epochs,
-                  variants, args.model)
+    if args.merge:
+        results, meta = merge_results(args.merge)
+        args.epochs, args.seeds, args.model = meta["epochs"], meta["seeds"], meta["model"]
+        methods = sorted({m for res in results.values() for m in res if m.startswith("ours")})
+    else:
+        if args.quick:
+            args.datasets, args.settings, args.seeds = ["digits"], QUICK, 1
+        solvers = available_solvers(args.solvers)
+        variants = {f"ours-anchor-refine{n}": {"refine_rounds": n}
+                    for n in args.refine_rounds}
+        results = run(args.datasets, args.settings, list(range(args.seeds)), solvers,
+                      args.epochs, variants, args.model)
+        methods = [f"ours-{s}" for s in solvers] + list(variants)
     report(results)
     print()
-    for name in [f"ours-{s}" for s in solvers] + list(variants):
+    for name in methods:
         acceptance(results, name)
     if args.json:
         import json
@@ -328,9 +339,30 @@ def main(argv: list[str] | None = None) -> None:
                for (ds, name), res in results.items()}
         with open(args.json, "w") as fh:
             json.dump({"epochs": args.epochs, "seeds": args.seeds, "model": args.model,
-                       "results": raw}, fh,
-                      indent=1)
+                       "results": raw}, fh, indent=1)
 
+
+def merge_results(paths: list[str]) -> tuple[dict, dict]:
+    """Results of several ``--json`` files as one ``run`` result (grid order), and the
+    run settings, which must agree."""
+    import json
+
+    order = [g[0] for g in GRID]
+    merged: dict = {}
+    meta: dict | None = None
+    for path in paths:
+        with open(path) as fh:
+            data = json.load(fh)
+        this = {"epochs": data["epochs"], "seeds": data["seeds"],
+                "model": data.get("model", "mlp")}
+        if meta is not None and this != meta:
+            raise SystemExit(f"{path} was run with {this}, the others with {meta}")
+        meta = this
+        for key, res in data["results"].items():
+            ds, name = key.split("/")
+            merged[(ds, name)] = {m: [tuple(r) for r in v] for m, v in res.items()}
+    keys = sorted(merged, key=lambda k: (k[0], order.index(k[1])))
+    return {k: merged[k] for k in keys}, meta
 
 if __name__ == "__main__":
     main()
