@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -125,6 +126,20 @@ def _validation_rows(X_val: Any, d_val: Any, ids: np.ndarray) -> tuple[Any, np.n
     return X_val, map_domain_ids(d_val, {d: i for i, d in enumerate(ids.tolist())}, "d_val")
 
 
+def _take(X: Any, X_val: Any, n: int, pos: np.ndarray) -> Any:
+    """Rows ``pos`` of the stacked (X, X_val) (positions >= n are X_val's)."""
+    from .discriminator import _Subset
+
+    pos = np.asarray(pos, dtype=np.int64)
+    if X_val is not None and pos.size and pos.min() >= n:
+        src, pos = X_val, pos - n
+    elif X_val is None or not pos.size or pos.max() < n:
+        src = X
+    else:
+        return np.concatenate([X, X_val])[pos]
+    return src[pos] if isinstance(src, np.ndarray) else _Subset(src, pos)
+
+
 class DDFA(BaseEstimator):
     """Unsupervised label posteriors under latent label shift for continuous inputs.
 
@@ -224,7 +239,7 @@ class DDFA(BaseEstimator):
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
-                 adjust: str = "kl", posterior: str = "auto", refine_rounds: int = 0,
+                 adjust: str = "kl", posterior: str = "auto", refine_rounds: Any = "auto",
                  random_state: Any = None, device: Any = "auto", verbose: bool = True) -> None:
         self.n_topics = n_topics
         self.solver = solver
@@ -242,7 +257,11 @@ class DDFA(BaseEstimator):
     # ------------------------------------------------------------------ helpers
     def _check_params(self) -> int:
         k = check_int(self.n_topics, "n_topics", minimum=1)
-        check_int(self.refine_rounds, "refine_rounds", minimum=0)
+        if not (isinstance(self.refine_rounds, str) and self.refine_rounds == "auto"):
+            if isinstance(self.refine_rounds, str):
+                raise ValueError(f"refine_rounds must be 'auto' or an int >= 0, got "
+                                 f"{self.refine_rounds!r}")
+            check_int(self.refine_rounds, "refine_rounds", minimum=0)
         if self.n_clusters is not None:
             check_int(self.n_clusters, "n_clusters", minimum=k)
         if self.space not in _SPACES:
@@ -251,9 +270,10 @@ class DDFA(BaseEstimator):
             raise ValueError(f"adjust must be one of {ADJUST_METHODS}, got {self.adjust!r}")
         if self.posterior not in _POSTERIORS:
             raise ValueError(f"posterior must be one of {_POSTERIORS}, got {self.posterior!r}")
-        if self.posterior == "network" and self.refine_rounds == 0:
+        if self.posterior == "network" and self.refine_rounds in (0, "auto"):
             raise ValueError("posterior='network' needs refine_rounds >= 1 (the label "
-                             "network is trained by the refinement rounds)")
+                             "network is trained by the refinement rounds; 'auto' may "
+                             "run none)")
         if isinstance(self.solver, str) and self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
                              f"got {self.solver!r}")
@@ -372,6 +392,8 @@ class DDFA(BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
+        from .continuous.policy import choose_candidate, split_heldout
+
         k = int(self.n_topics)
         D = len(ids)
         self.discriminator_ = disc
@@ -392,116 +414,197 @@ class DDFA(BaseEstimator):
             raise ValueError(f"space={self.space!r} needs X (and X_val) as numpy arrays; "
                              "use space='discriminator' with a torch Dataset")
         signal = domain_signal(disc, proba[:len(rows)], rows)
-        space = self.space
-        if space == "auto":
-            space = ("discriminator" if feats is None else
-                     "features" if signal < NO_SIGNAL else "both")
-        m = (default_n_clusters(k, len(all_rows), signal) if self.n_clusters is None
-             else int(self.n_clusters))
-        share, disc_ = None, None
-        if self.space == "auto" and feats is not None:
-            # held-out rows give an honest I(cluster; domain): the discriminator
-            # memorizes its training samples' domains (with all rows, the demo's
-            # digits problem picked p(d|x) clusters and lost 10 points)
-            if X_val is not None:
-                held = np.arange(len(rows), len(all_rows))
-            elif held is None or len(held) == 0:
-                held = np.arange(len(all_rows))
-            # sampling noise of the plug-in information where cluster and domain are
-            # independent (2 N I ~ chi2 with (m-1)(D-1) degrees of freedom): p(d|x)
-            # clusters must beat the feature clusters by more than twice that, or
-            # domains without signal, and small held-out sets (digits: 120-220 rows),
-            # would pick p(d|x) clusters by chance
-            margin = 2.0 * np.sqrt(2.0 * (m - 1) * (D - 1)) / (2.0 * len(held))
-            # with a single k-means start the share flipped across the threshold on
-            # mnist1d (a0.5, unequal sizes: 0.55 -> 0.40 median accuracy): keep 3
-            by_disc = Discretizer(m, space="discriminator", random_state=s_clu)
-            i_disc = _domain_information(by_disc.fit_predict(None, proba)[held],
-                                         all_rows[held], m, D)
-            # below the margin p(d|x) clusters cannot win: skip the feature k-means
-            if i_disc > margin:
-                by_feat = Discretizer(m, space="features", random_state=s_clu)
-                i_feat = _domain_information(by_feat.fit_predict(feats, None)[held],
-                                             all_rows[held], m, D)
-                share = i_feat / i_disc
-                if share < FEATURE_SHARE and i_disc - max(i_feat, 0.0) > margin:
-                    space = "discriminator"
-                    if self.n_clusters is None:
-                        m = int(min(3 * k, max(k, len(all_rows) // 20)))
-                elif space == "features":
-                    disc_ = by_feat
-        if disc_ is None:
-            disc_ = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                                random_state=s_clu).fit(feats, proba)
-        tokens = disc_.labels_.astype(np.int64)
-        self.discretizer_ = disc_
-        self.n_clusters_ = m
-        self.space_ = space
-        self.posterior_ = (self.posterior if self.posterior != "auto" else
-                           "adjust" if space == "discriminator" else "combined")
         self.domain_signal_ = float(signal)
-        self.feature_share_ = None if share is None else float(share)
+        # held-out rows (positions in the stacked X, X_val): no network trains on them.
+        # Half early-stops the label networks, half chooses between candidates.
+        if X_val is not None:
+            held = np.arange(len(rows), len(all_rows))
+        elif held is not None and len(held) == 0:
+            held = None
+        train_pos = np.arange(len(rows)) if held is None or X_val is not None else \
+            np.setdiff1d(np.arange(len(rows)), held)
+        stop_pos = choice_pos = None
+        if held is not None and len(held) >= 4:
+            stop_pos, choice_pos = split_heldout(held, s_clu)
+        self.n_choice_rows_ = 0 if choice_pos is None else int(len(choice_pos))
 
-        self._solve(tokens, all_rows, m, s_sol)
-        self.label_network_ = None
-        self.solver_label_order_ = np.arange(k)
-        if int(self.refine_rounds) > 0:
-            self._refine(disc, X, rows, X_val, rows_val, all_rows, feats, s_clu, s_sol)
+        # ---- first pass: candidate clusterings and posteriors
+        spaces = [self.space] if self.space != "auto" else \
+            (["both", "discriminator"] if feats is not None else ["discriminator"])
+        cands = []
+        for space in spaces:
+            m = self._vocabulary(space, k, len(all_rows), signal)
+            t0 = time.perf_counter()
+            clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
+                              random_state=s_clu).fit(feats, proba)
+            state = self._solve(clu.labels_.astype(np.int64), all_rows, m, s_sol)
+            state.update(discretizer=clu, n_clusters=m, space=space,
+                         order=np.arange(k), network=None)
+            secs = time.perf_counter() - t0
+            posts = [self.posterior] if self.posterior != "auto" else \
+                (["adjust"] if space == "discriminator" else ["combined", "adjust"])
+            for post in posts:
+                if post == "network":
+                    continue
+                cands.append(dict(state, posterior=post, seconds=secs, epochs=0, round=0))
+                secs = 0.0
+        if not cands:  # posterior="network": the first pass only seeds the rounds
+            cands.append(dict(state, posterior="adjust", seconds=secs, epochs=0, round=0))
+        if choice_pos is not None:
+            for c in cands:
+                c["loglik"] = self._heldout_loglik(c, proba[choice_pos], all_rows[choice_pos],
+                                                   None if feats is None else
+                                                   feats[choice_pos], c["discretizer"]
+                                                   .labels_[choice_pos])
+            best = choose_candidate([c["loglik"] for c in cands])
+        else:
+            best = 0
+        self.rounds_ = [self._round_record(c, i == best, cands[0]) for i, c in enumerate(cands)]
+        self._set_state(cands[best])
+        self.posterior_ = cands[best]["posterior"]
+        self.space_ = cands[best]["space"]
+        self.n_rounds_ = 0
+        n_rounds = self._n_rounds(choice_pos)
+        if n_rounds > 0:
+            self._refine(cands[best], disc, X, X_val, rows, all_rows, proba, feats,
+                         train_pos, stop_pos, choice_pos, n_rounds, s_clu, s_sol)
         self.domain_ids_ = ids
         self.n_domains_ = D
         return self
 
-    def _solve(self, tokens: np.ndarray, rows: np.ndarray, m: int, seed: int) -> None:
-        """Fit the topic solver on cluster ids; set domain_topic_ and cluster_topic_."""
+    def _vocabulary(self, space: str, k: int, n: int, signal: float) -> int:
+        """Clusters of a first-pass space: ``n_clusters``, else 3k in discriminator
+        space (the reference's vocabulary), else :func:`default_n_clusters`."""
+        if self.n_clusters is not None:
+            return int(self.n_clusters)
+        if space == "discriminator":
+            return int(min(3 * k, max(k, n // 20)))
+        return default_n_clusters(k, n, signal)
+
+    def _n_rounds(self, choice_pos: np.ndarray | None) -> int:
+        from .continuous.policy import MAX_REFINE_ROUNDS
+
+        if self.refine_rounds == "auto":
+            # without held-out rows there is nothing to tell a round's worth by
+            return MAX_REFINE_ROUNDS if choice_pos is not None else 0
+        return int(self.refine_rounds)
+
+    @staticmethod
+    def _round_record(c: dict, kept: bool, ref: dict) -> dict:
+        rec = {"round": int(c["round"]), "space": c["space"], "posterior": c["posterior"],
+               "seconds": float(c["seconds"]), "epochs": int(c["epochs"]), "kept": bool(kept)}
+        if "loglik" in c:
+            from .continuous.policy import paired_gain
+
+            rec["heldout_loglik"] = float(np.mean(c["loglik"]))
+            if ref.get("loglik") is not None:
+                # against the model it was offered to replace
+                rec["gain"], rec["gain_stderr"] = paired_gain(ref["loglik"], c["loglik"])
+        return rec
+
+    def _heldout_loglik(self, c: dict, pdx: np.ndarray, rows: np.ndarray, feats: Any,
+                        tokens: np.ndarray | None, G: np.ndarray | None = None) -> np.ndarray:
+        """log p(d|x) of held-out rows under a candidate's factored model
+        ``sum_y q(y|x) p(d|y)``, q its pooled posterior (shape (n_rows,))."""
+        from .adjust import domain_given_label
+
+        if c["posterior"] == "network":
+            q = G
+        else:
+            q = self._posterior_from(c, pdx, tokens, None, c["posterior"])
+        M = domain_given_label(c["domain_topic"], self.domain_sizes_)[0]
+        return np.log(np.maximum(np.sum(q * M[rows], axis=1), 1e-300))
+
+    def _set_state(self, c: dict) -> None:
+        self.discretizer_ = c["discretizer"]
+        self.solver_ = c["solver"]
+        self.domain_topic_ = c["domain_topic"]
+        self.cluster_topic_ = c["cluster_topic"]
+        self.solver_label_order_ = c["order"]
+        self.n_clusters_ = c["n_clusters"]
+        self.label_network_ = c["network"]
+
+    def _solve(self, tokens: np.ndarray, rows: np.ndarray, m: int, seed: int) -> dict:
+        """Fit the topic solver on cluster ids; return its p_d(y) and p(cluster|y)."""
         D = len(self.domain_sizes_)
         corpus = DomainCorpus.from_tokens(tokens, rows, n_words=m)
         solver = self._make_solver(seed)
         solver.fit(corpus)
-        self.solver_ = solver
         P = np.zeros((D, int(self.n_topics)))
         P[np.asarray(solver.domain_ids_, dtype=np.int64)] = solver.domain_topic_
-        self.domain_topic_ = P
-        self.cluster_topic_ = np.asarray(solver.topic_word_)
+        return {"solver": solver, "domain_topic": P,
+                "cluster_topic": np.asarray(solver.topic_word_)}
 
-    def _refine(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
-                rows_val: np.ndarray | None, all_rows: np.ndarray, feats: Any, s_clu: int,
-                s_sol: int) -> None:
+    def _refine(self, first: dict, disc: Any, X: Any, X_val: Any, rows: np.ndarray,
+                all_rows: np.ndarray, proba: np.ndarray, feats: Any, train_pos: np.ndarray,
+                stop_pos: np.ndarray | None, choice_pos: np.ndarray | None, n_rounds: int,
+                s_clu: int, s_sol: int) -> None:
         """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.relabel`)."""
         from .adjust import domain_given_label
+        from .continuous.policy import prefer_candidate, refine_epoch_budget
         from .relabel import fit_label_network, label_proba
 
         k = int(self.n_topics)
+        auto = self.refine_rounds == "auto"
         m = int(min(3 * k, max(k, len(all_rows) // 20)))
         # where the first pass found feature similarity useful, keep it beside the
         # label network's outputs
-        space = "both" if self.space_ in ("both", "features") and feats is not None \
+        space = "both" if first["space"] in ("both", "features") and feats is not None \
             else "discriminator"
-        seeds = check_random_state(s_sol).integers(0, 2**31 - 1, size=int(self.refine_rounds))
-        for seed in seeds.tolist():
-            P_net = self.domain_topic_
-            M = domain_given_label(P_net, self.domain_sizes_)[0]
-            net = fit_label_network(disc, M, X, rows, X_val, rows_val,
-                                    patience=_REFINE_PATIENCE, random_state=seed,
-                                    verbose=self.verbose)
+        budget = refine_epoch_budget(disc.n_epochs_) if auto else None
+        n = len(rows)
+        X_tr, r_tr = _take(X, X_val, n, train_pos), all_rows[train_pos]
+        X_st, r_st = (None, None) if stop_pos is None else \
+            (_take(X, X_val, n, stop_pos), all_rows[stop_pos])
+        if X_st is None and X_val is not None:  # too few held-out rows to split
+            X_st, r_st = X_val, all_rows[n:]
+        X_ch = None if choice_pos is None else _take(X, X_val, n, choice_pos)
+        seeds = check_random_state(s_sol).integers(0, 2**31 - 1, size=n_rounds)
+        current = prev = first  # the model kept so far; the last round's
+        for r, seed in enumerate(seeds.tolist(), start=1):
+            if budget is not None and budget < 1:
+                break
+            t0 = time.perf_counter()
+            M = domain_given_label(prev["domain_topic"], self.domain_sizes_)[0]
+            net = fit_label_network(disc, M, X_tr, r_tr, X_st, r_st,
+                                    patience=_REFINE_PATIENCE, max_epochs=budget,
+                                    random_state=seed, verbose=self.verbose)
+            if budget is not None:
+                budget -= int(net.n_epochs_)
             G = label_proba(net, X)
             if X_val is not None:
                 G = np.vstack([G, label_proba(net, X_val)])
             clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
                               random_state=s_clu)
-            self.discretizer_ = clu
-            self._solve(clu.fit_predict(feats if space == "both" else None, G), all_rows,
-                        m, seed)
-        # the last solve's labels come in their own order: put them in the order of the
-        # label network's outputs (those of the p(d|y) it was trained through)
-        order = align_labels(P_net, self.domain_topic_)
-        self.domain_topic_ = self.domain_topic_[:, order]
-        self.cluster_topic_ = self.cluster_topic_[order]
-        self.solver_label_order_ = order
-        self.n_clusters_ = m
-        self.space_ = "label-network" + ("+features" if space == "both" else "")
-        self.label_network_ = net
-        if self.posterior == "auto":
-            self.posterior_ = "network"
+            tokens = clu.fit_predict(feats if space == "both" else None, G)
+            cand = self._solve(tokens, all_rows, m, seed)
+            # the solve's labels come in their own order: put them in the order of the
+            # label network's outputs (those of the p(d|y) it was trained through)
+            order = align_labels(prev["domain_topic"], cand["domain_topic"])
+            cand.update(domain_topic=cand["domain_topic"][:, order],
+                        cluster_topic=cand["cluster_topic"][order], order=order,
+                        discretizer=clu, n_clusters=m, network=net, round=r,
+                        space="label-network" + ("+features" if space == "both" else ""),
+                        posterior="network" if self.posterior == "auto" else self.posterior,
+                        epochs=int(net.n_epochs_))
+            kept = True
+            if X_ch is not None:
+                cand["loglik"] = self._heldout_loglik(
+                    dict(cand, posterior="network"), None, all_rows[choice_pos], None, None,
+                    G=label_proba(net, X_ch))
+                kept = not auto or prefer_candidate(current["loglik"], cand["loglik"])
+            cand["seconds"] = time.perf_counter() - t0
+            self.rounds_.append(self._round_record(cand, kept, current))
+            prev = cand
+            if kept:
+                for rec in self.rounds_[:-1]:
+                    rec["kept"] = False
+                current = cand
+                self.n_rounds_ = r
+        if current is not first:
+            self._set_state(current)
+            self.space_ = current["space"]
+            self.posterior_ = current["posterior"]
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any, domains: Any = None) -> np.ndarray:
@@ -533,13 +636,26 @@ class DDFA(BaseEstimator):
             coords = label_proba(self.label_network_, X)
         tokens = self.discretizer_.predict(
             X if self.space_ not in ("discriminator", "label-network") else None, coords)
+        state = {"solver": self.solver_, "domain_topic": self.domain_topic_,
+                 "order": self.solver_label_order_}
+        return self._posterior_from(state, pdx, tokens,
+                                    None if domains is None else self._rows(domains, n),
+                                    self.posterior_)
+
+    def _posterior_from(self, c: dict, pdx: np.ndarray, tokens: np.ndarray | None,
+                        rows: np.ndarray | None, posterior: str) -> np.ndarray:
+        """A first-pass posterior ("adjust", "clusters" or "combined") of a candidate
+        model ``c``; p_d(y|x) for domain rows ``rows``, pooled p(y|x) without.
+        Shape (n_samples, n_topics); rows sum to 1."""
+        by_adjust = None
+        if posterior in ("adjust", "combined"):
+            by_adjust = self._adjusted_with(c["domain_topic"], pdx, rows)
+            if posterior == "adjust":
+                return by_adjust
         # the solver's domains are our rows 0..D-1
-        by_cluster = self.solver_.predict_proba(
-            tokens, None if domains is None else self._rows(domains, n))
-        by_cluster = by_cluster[:, self.solver_label_order_]
-        if self.posterior_ == "clusters":
+        by_cluster = c["solver"].predict_proba(tokens, rows)[:, c["order"]]
+        if posterior == "clusters":
             return by_cluster
-        by_adjust = self._adjusted(pdx, domains)
         logp = 0.5 * (np.log(np.maximum(by_cluster, 1e-300)) +
                       np.log(np.maximum(by_adjust, 1e-300)))
         logp -= logp.max(axis=1, keepdims=True)
@@ -561,18 +677,21 @@ class DDFA(BaseEstimator):
         return np.where(s > 0, out / np.where(s > 0, s, 1.0), G)
 
     def _adjusted(self, pdx: np.ndarray, domains: Any) -> np.ndarray:
-        n = pdx.shape[0]
-        if domains is None:
-            Y = label_posterior(pdx, self.domain_topic_, self.domain_sizes_,
-                                method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
+        rows = None if domains is None else self._rows(domains, pdx.shape[0])
+        return self._adjusted_with(self.domain_topic_, pdx, rows)
+
+    def _adjusted_with(self, P: np.ndarray, pdx: np.ndarray,
+                       rows: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            Y = label_posterior(pdx, P, self.domain_sizes_, method=self.adjust,
+                                max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
             if self.adjust == "pinv-uniform":
                 Y = np.clip(Y, 0.0, None)
                 s = Y.sum(axis=1, keepdims=True)
                 Y = np.divide(Y, s, out=np.full_like(Y, 1.0 / Y.shape[1]), where=s > 0)
             return Y
-        rows = self._rows(domains, n)
-        return adjust_posterior(pdx, self.domain_topic_, self.domain_sizes_, rows,
-                                method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
+        return adjust_posterior(pdx, P, self.domain_sizes_, rows, method=self.adjust,
+                                max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
 
     def _rows(self, domains: Any, n: int) -> np.ndarray:
         return sample_rows(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},

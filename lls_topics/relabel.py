@@ -64,8 +64,8 @@ def _label_body(model: Any, n_domains: int, n_topics: int, dropout: float, seed:
 
 def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any,
                       rows: np.ndarray, X_val: Any = None, rows_val: np.ndarray | None = None,
-                      *, patience: int | None = None, random_state: int = 0,
-                      verbose: bool = False) -> Any:
+                      *, patience: int | None = None, max_epochs: int | None = None,
+                      random_state: int = 0, verbose: bool = False) -> Any:
     """Fine-tune a copy of a trained discriminator into a k-way label network.
 
     Parameters
@@ -79,6 +79,9 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
     X_val, rows_val : optional validation data for early stopping.
     patience : int, optional
         Early-stopping patience (default: the discriminator's).
+    max_epochs : int, optional
+        At most this many epochs (default: the discriminator's ``epochs``); DDFA
+        passes what is left of its refinement epoch budget.
     random_state : int
     verbose : bool
         Show the training bar.
@@ -123,6 +126,8 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
     params.update(model=net, calibrate=False, random_state=int(random_state), verbose=verbose)
     if patience is not None:
         params["patience"] = int(patience)
+    if max_epochs is not None:
+        params["epochs"] = max(1, min(int(params["epochs"]), int(max_epochs)))
     params.pop("hidden", None)
     params.pop("dropout", None)
     ln = DomainDiscriminator(**params)
@@ -130,6 +135,9 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
         ln.fit(X, rows)
     else:
         ln.fit(X, rows, X_val, rows_val)
+    ln.label_temperature_ = 1.0
+    if X_val is not None:
+        ln.label_temperature_ = _label_temperature(ln, M, X_val, np.asarray(rows_val))
     # the fitted network is all that is needed from here on; with model=None a saved
     # label network on the default MLP is rebuilt from its weights at load
     # (DomainDiscriminator._make_module)
@@ -137,16 +145,9 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
     return ln
 
 
-def label_proba(label_network: Any, X: Any) -> np.ndarray:
-    """p(y|x) under the pooled training label mix from a :func:`fit_label_network` result.
-
-    Returns
-    -------
-    ndarray of shape (n_samples, n_topics); rows are non-negative and sum to 1.
-    """
+def _label_logits(ln: Any, X: Any) -> np.ndarray:
     import torch
 
-    ln = label_network
     src = ln._predict_source(X)
     body = getattr(ln.model_, "body", None)
     if body is None:
@@ -156,6 +157,40 @@ def label_proba(label_network: Any, X: Any) -> np.ndarray:
     out = []
     with torch.no_grad():
         for xb, _ in ln._batches(src, ln.device_):
-            out.append(torch.softmax(body(xb), dim=1).double().cpu().numpy())
-    P = np.concatenate(out)
-    return P / P.sum(axis=1, keepdims=True)
+            out.append(body(xb).double().cpu().numpy())
+    return np.concatenate(out)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _label_temperature(ln: Any, M: np.ndarray, X_val: Any, rows_val: np.ndarray) -> float:
+    """The temperature of the label logits that minimizes the validation domain
+    log-loss of ``softmax(z / T) @ p(d|y).T``: a network trained to the early-stopping
+    point is overconfident, and DDFA compares candidates by that log-loss."""
+    from scipy.optimize import minimize_scalar
+
+    Z = _label_logits(ln, X_val)
+
+    def nll(t: float) -> float:
+        q = _softmax(Z / np.exp(t))
+        return float(-np.mean(np.log(np.maximum(np.sum(q * M[rows_val], axis=1), 1e-300))))
+
+    res = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded",
+                          options={"xatol": 1e-3})
+    return float(np.exp(res.x)) if nll(res.x) < nll(0.0) else 1.0
+
+
+def label_proba(label_network: Any, X: Any) -> np.ndarray:
+    """p(y|x) under the pooled training label mix from a :func:`fit_label_network` result.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_topics); rows are non-negative and sum to 1.
+    """
+    ln = label_network
+    T = float(getattr(ln, "label_temperature_", 1.0))
+    return _softmax(_label_logits(ln, X) / T)
