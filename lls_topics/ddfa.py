@@ -23,61 +23,17 @@ from .corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
 from .discretize import SPACES, Discretizer
 from .metrics import align_labels
 
-__all__ = ["DDFA", "default_n_clusters", "domain_signal"]
+__all__ = ["DDFA", "domain_signal"]
 
 _POSTERIORS = ("auto", "adjust", "clusters", "combined", "network")
 _SPACES = ("auto",) + SPACES
 
-#: below this domain signal (see :func:`domain_signal`) ``space="auto"`` clusters the
-#: features alone: the discriminator does not beat the prior p(d) on held-out data by a
-#: margin that the solver could use. On the digits grid, alpha=10 with unequal sizes
-#: gave 0.000-0.008, the next weakest setting (alpha=10, equal sizes) 0.029-0.043.
-NO_SIGNAL = 0.015
-#: at or above this domain signal the default vocabulary is 2k instead of 1.5k: strong
-#: domain shift keeps more clusters label-pure and identifiable (digits: alpha=0.5 gave
-#: 0.33-0.72, alpha=3 0.09-0.25).
-STRONG_SIGNAL = 0.3
-#: with ``space="auto"``, features count as informative when clusters of the features
-#: keep at least this share of the domain information (held-out I(cluster; domain)) that
-#: clusters of the discriminator outputs keep (and otherwise only when the difference is
-#: within twice the sampling noise of the estimate). Digits gave 0.70-1.9 (0.70-0.82 at
-#: alpha=10, where p(d|x) clusters are 15-25 points below feature clusters), mnist1d
-#: (whose raw features k-means to near chance) mostly 0.12-0.67.
-FEATURE_SHARE = 0.68
 # the adjust step's EM only needs to settle the argmax: at 100 iterations and tol 1e-5
 # 99% of the digits test labels agree with 500 iterations at 1e-7, in a quarter of the time
 _ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
 #: early-stopping patience of each refinement round's label network
 _REFINE_PATIENCE = 3
 _SOLVERS = {"anchor": "AnchorSolver", "nmf": "NMFSolver", "lda": "LDASolver"}
-
-
-def default_n_clusters(n_topics: int, n_samples: int, signal: float | None = None) -> int:
-    """The default vocabulary size: ``1.5 k`` (rounded up), or ``2 k`` when the domain
-    signal is at least :data:`STRONG_SIGNAL`; at most one cluster per 20 samples (but
-    never fewer than ``k``).
-
-    Measured on the digits grid (``benchmarks/continuous.py``): with few samples per
-    domain, larger vocabularies spread the counts thin and the solver groups the
-    clusters less reliably, so ``1.5 k`` was best among 1.5k, 2k, 3k, 5k and 8k where
-    domains differ moderately or little; where they differ much (alpha=0.5), ``2 k`` was
-    more accurate (0.945 against 0.828 median accuracy at r=2k) and halved L1(P).
-    """
-    k = int(n_topics)
-    m = 2 * k if signal is not None and signal >= STRONG_SIGNAL else -(-3 * k // 2)
-    return int(max(k, min(m, n_samples // 20)))
-
-
-def _domain_information(clusters: np.ndarray, rows: np.ndarray, m: int, D: int) -> float:
-    """Plug-in I(cluster; domain) in nats with the Miller-Madow bias correction."""
-    N = len(rows)
-    J = np.zeros((m, D))
-    np.add.at(J, (clusters, rows), 1.0)
-    J /= N
-    pc, pd = J.sum(axis=1), J.sum(axis=0)
-    nz = J > 0
-    info = float(np.sum(J[nz] * np.log(J[nz] / np.outer(pc, pd)[nz])))
-    return info - (np.sum(pc > 0) - 1) * (np.sum(pd > 0) - 1) / (2.0 * N)
 
 
 def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
@@ -151,23 +107,18 @@ class DDFA(BaseEstimator):
         Topic solver for the domain-by-cluster counts; an instance is cloned and must
         have ``n_topics`` equal to this estimator's.
     n_clusters : int, optional
-        Vocabulary size m. Default: :func:`default_n_clusters` (1.5k, or 2k when the
-        domain signal is strong).
+        Vocabulary size m of the first pass. Default: 3k for clusters of p(d|x) (the
+        reference's), 1.5k where features are clustered (see
+        :func:`lls_topics.continuous.policy.vocabulary_sizes`).
     discriminator : DomainDiscriminator, optional
         Cloned at fit; by default a :class:`~lls_topics.DomainDiscriminator` with its
         default MLP.
     space : {"auto", "discriminator", "features", "both"}, default="auto"
-        Where to cluster; see :class:`~lls_topics.Discretizer`. ``"auto"`` measures
-        the discriminator's :func:`domain_signal` and uses ``"both"`` (the most
-        accurate on the benchmark grid), or ``"features"`` when the signal is below
-        :data:`NO_SIGNAL`: there p(d|x) is noise, which only blurs the clusters, and
-        feature similarity is all there is to go on. ``"discriminator"``, the paper's
-        choice, fails when domains differ little. When clusters of the features keep
-        less than :data:`FEATURE_SHARE` of the held-out domain information that
-        clusters of p(d|x) keep (features that barely separate the labels, as on
-        mnist1d) by more than the estimate's sampling noise, ``"auto"``
-        clusters p(d|x) alone with 3k clusters (the reference's vocabulary). With a
-        torch Dataset (no feature matrix), ``"auto"`` means ``"discriminator"``.
+        Where the first pass clusters; see :class:`~lls_topics.Discretizer`.
+        ``"auto"`` builds a candidate for the joint space (features beside p(d|x))
+        and one for p(d|x) alone (p(d|x) alone with a torch Dataset), and keeps the
+        one whose factored model predicts the domains of held-out samples best (see
+        "Automatic choices" below).
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
         discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
@@ -180,26 +131,23 @@ class DDFA(BaseEstimator):
         How :meth:`predict_proba` scores a sample. ``"adjust"``: the DDFA adjust step
         on the discriminator output. ``"clusters"``: ``p_d(y) p(c(x)|y)`` from the
         solver, for the sample's cluster ``c(x)``. ``"combined"``: the normalized
-        geometric mean of both; it was the most accurate on the benchmark grid, since
-        the cluster posterior keeps feature similarity where domains differ little
-        and the adjust step resolves samples within a cluster. ``"auto"``:
-        ``"combined"``, or ``"adjust"`` when only p(d|x) is clustered (the cluster
-        posterior then adds quantization noise and no feature similarity), or
-        ``"network"`` with ``refine_rounds``. ``"network"``: ``p(y|x) p(d|y)`` from
-        the last refinement round's label network, which is trained for exactly this
-        (after refinement it was up to 10 points more accurate than the adjust step on
-        mnist1d at alpha=3 and 25 on digits at alpha=10, and within 2 points of it
-        elsewhere; medians of 3 seeds).
-    refine_rounds : int, default=0
-        Rounds of label-network refinement after the topic solver (see
-        :mod:`lls_topics.relabel`): each round fine-tunes a copy of the
-        discriminator into a k-way label network trained on the domain labels
-        through the current p(d|y), clusters its outputs (3k clusters) and refits
-        the solver on them. Each round costs about one more discriminator training.
-        Where the first pass clustered features too, each round clusters the
-        features beside the label network's outputs. ``discretizer_``, ``solver_``
-        and ``label_network_`` are then the last round's, and ``posterior="auto"``
-        means ``"network"``.
+        geometric mean of both (the cluster posterior keeps feature similarity where
+        domains differ little, the adjust step resolves samples within a cluster).
+        ``"network"``: ``p(y|x) p(d|y)`` from a refinement round's label network.
+        ``"auto"``: held-out choice among "combined" and "adjust" for the first
+        pass, "network" for refinement rounds.
+    refine_rounds : "auto" or int, default="auto"
+        Label-network refinement (see :mod:`lls_topics.relabel`): a round fine-tunes
+        a copy of the discriminator into a k-way label network trained on the domain
+        labels through the current p(d|y), clusters its outputs (3k clusters; beside
+        the features where the first pass used features) and refits the solver.
+        ``"auto"``: up to :data:`~lls_topics.continuous.policy.MAX_REFINE_ROUNDS`
+        rounds, all of them together training at most
+        :data:`~lls_topics.continuous.policy.REFINE_EPOCH_SHARE` of the
+        discriminator's epochs; a round's model is kept only when it beats the model
+        kept so far on held-out samples (below). An int N runs exactly N rounds
+        (without the epoch budget) and keeps the last one; 0 turns refinement off.
+
     random_state : int, Generator or None
         Seeds the discriminator (unless it has its own seed), the clustering and the
         solver; the same seed gives the same result on CPU.
@@ -207,6 +155,21 @@ class DDFA(BaseEstimator):
         Device of the default discriminator.
     verbose : bool, default=True
         Show progress bars.
+
+    Notes
+    -----
+    Automatic choices. Under latent label shift every candidate model is a factored
+    domain posterior ``p(d|x) = sum_y q(y|x) p(d|y)``, which the true labels attain
+    best. Half of the
+    held-out rows (``X_val``, or the discriminator's own validation split) early-stop
+    the label networks; the other half scores every candidate's pooled posterior by the
+    log-likelihood of those rows' domains (the solver does not count them). Candidates
+    are offered in a fixed order and one replaces the kept model only when its mean
+    gain exceeds two standard errors of the paired difference (see
+    :mod:`lls_topics.continuous.policy`). Without held-out rows
+    (``fit_with_discriminator`` without ``X_val``) the first candidate is kept and
+    ``"auto"`` runs no round.
+    The record of every candidate is in ``rounds_``.
 
     Attributes
     ----------
@@ -223,18 +186,27 @@ class DDFA(BaseEstimator):
         Samples per domain in the discriminator's training data (they set p(d)).
     n_clusters_ : int
     space_ : str
-        The clustering space used (``space`` with ``"auto"`` resolved;
-        ``"label-network"`` after refinement rounds).
+        The clustering space of the kept model (``"label-network"`` or
+        ``"label-network+features"`` after a kept refinement round).
     posterior_ : str
         The posterior used (``posterior`` with ``"auto"`` resolved).
     label_network_ : DomainDiscriminator or None
-        The last refinement round's label network (see :mod:`lls_topics.relabel`);
-        None without ``refine_rounds``.
+        The kept refinement round's label network (see :mod:`lls_topics.relabel`);
+        None when a first-pass model was kept.
+    rounds_ : list of dict
+        One record per candidate, first pass (``round`` 0) then refinement rounds:
+        ``space``, ``n_clusters``, ``posterior``, ``seconds`` (its time: clustering,
+        solve and, for rounds, label-network training), ``epochs``, ``kept``, and
+        with held-out rows ``heldout_loglik`` (mean per sample), ``gain`` and
+        ``gain_stderr`` (against the model it was offered to replace).
+    round_times_ : list of float
+        Seconds of each refinement round, in order.
+    n_rounds_ : int
+        The kept refinement round (0: a first-pass model).
+    n_choice_rows_ : int
+        Held-out rows that scored the candidates.
     domain_signal_ : float
-        The discriminator's :func:`domain_signal`.
-    feature_share_ : float or None
-        With ``space="auto"``: held-out I(cluster; domain) of feature clusters over
-        that of discriminator clusters (None where it was not needed).
+        The discriminator's :func:`domain_signal` (a diagnostic; no choice uses it).
     """
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
@@ -392,7 +364,8 @@ class DDFA(BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .continuous.policy import choose_candidate, split_heldout
+        from .continuous.policy import (choose_candidate, first_pass_candidates,
+                                        split_heldout)
 
         k = int(self.n_topics)
         D = len(ids)
@@ -427,35 +400,38 @@ class DDFA(BaseEstimator):
         if held is not None and len(held) >= 4:
             stop_pos, choice_pos = split_heldout(held, s_clu)
         self.n_choice_rows_ = 0 if choice_pos is None else int(len(choice_pos))
+        # the solver counts every row but those that choose: a cluster posterior fitted
+        # on a row's domain would score that row's domain too well (on digits it made the
+        # combined posterior win by 0.1-0.2 nats where it was 8 points less accurate)
+        counted = np.ones(len(all_rows), dtype=bool)
+        if choice_pos is not None:
+            counted[choice_pos] = False
 
-        # ---- first pass: candidate clusterings and posteriors
-        spaces = [self.space] if self.space != "auto" else \
-            (["both", "discriminator"] if feats is not None else ["discriminator"])
-        cands = []
-        for space in spaces:
-            m = self._vocabulary(space, k, len(all_rows), signal)
-            t0 = time.perf_counter()
-            clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                              random_state=s_clu).fit(feats, proba)
-            state = self._solve(clu.labels_.astype(np.int64), all_rows, m, s_sol)
-            state.update(discretizer=clu, n_clusters=m, space=space,
-                         order=np.arange(k), network=None)
-            secs = time.perf_counter() - t0
-            posts = [self.posterior] if self.posterior != "auto" else \
-                (["adjust"] if space == "discriminator" else ["combined", "adjust"])
-            for post in posts:
-                if post == "network":
-                    continue
-                cands.append(dict(state, posterior=post, seconds=secs, epochs=0, round=0))
-                secs = 0.0
-        if not cands:  # posterior="network": the first pass only seeds the rounds
-            cands.append(dict(state, posterior="adjust", seconds=secs, epochs=0, round=0))
+        # ---- first pass: candidate clusterings and posteriors (policy.py)
+        cands, fitted = [], {}
+        for space, m, post in first_pass_candidates(
+                n_topics=k, n_samples=len(all_rows), space=self.space,
+                posterior=self.posterior, has_features=feats is not None,
+                n_clusters=self.n_clusters):
+            secs = 0.0
+            if (space, m) not in fitted:
+                t0 = time.perf_counter()
+                clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
+                                  random_state=s_clu).fit(feats, proba)
+                state = self._solve(clu.labels_.astype(np.int64)[counted],
+                                    all_rows[counted], m, s_sol)
+                state.update(discretizer=clu, n_clusters=m, space=space,
+                             order=np.arange(k), network=None)
+                fitted[(space, m)] = state
+                secs = time.perf_counter() - t0
+            cands.append(dict(fitted[(space, m)], posterior=post, seconds=secs, epochs=0,
+                              round=0))
         if choice_pos is not None:
             for c in cands:
-                c["loglik"] = self._heldout_loglik(c, proba[choice_pos], all_rows[choice_pos],
-                                                   None if feats is None else
-                                                   feats[choice_pos], c["discretizer"]
-                                                   .labels_[choice_pos])
+                c["loglik"] = self._heldout_loglik(
+                    c, self._first_pass_q(c, proba, stop_pos),
+                    self._first_pass_q(c, proba, choice_pos), all_rows[stop_pos],
+                    all_rows[choice_pos])
             best = choose_candidate([c["loglik"] for c in cands])
         else:
             best = 0
@@ -466,20 +442,12 @@ class DDFA(BaseEstimator):
         self.n_rounds_ = 0
         n_rounds = self._n_rounds(choice_pos)
         if n_rounds > 0:
-            self._refine(cands[best], disc, X, X_val, rows, all_rows, proba, feats,
+            self._refine(cands[best], disc, X, X_val, rows, all_rows, counted, feats,
                          train_pos, stop_pos, choice_pos, n_rounds, s_clu, s_sol)
+        self.round_times_ = [r["seconds"] for r in self.rounds_ if r["round"] > 0]
         self.domain_ids_ = ids
         self.n_domains_ = D
         return self
-
-    def _vocabulary(self, space: str, k: int, n: int, signal: float) -> int:
-        """Clusters of a first-pass space: ``n_clusters``, else 3k in discriminator
-        space (the reference's vocabulary), else :func:`default_n_clusters`."""
-        if self.n_clusters is not None:
-            return int(self.n_clusters)
-        if space == "discriminator":
-            return int(min(3 * k, max(k, n // 20)))
-        return default_n_clusters(k, n, signal)
 
     def _n_rounds(self, choice_pos: np.ndarray | None) -> int:
         from .continuous.policy import MAX_REFINE_ROUNDS
@@ -491,29 +459,35 @@ class DDFA(BaseEstimator):
 
     @staticmethod
     def _round_record(c: dict, kept: bool, ref: dict) -> dict:
-        rec = {"round": int(c["round"]), "space": c["space"], "posterior": c["posterior"],
+        rec = {"round": int(c["round"]), "space": c["space"],
+               "n_clusters": int(c["n_clusters"]), "posterior": c["posterior"],
                "seconds": float(c["seconds"]), "epochs": int(c["epochs"]), "kept": bool(kept)}
         if "loglik" in c:
             from .continuous.policy import paired_gain
 
             rec["heldout_loglik"] = float(np.mean(c["loglik"]))
+            rec["temperature"] = float(c["temperature"])
             if ref.get("loglik") is not None:
                 # against the model it was offered to replace
                 rec["gain"], rec["gain_stderr"] = paired_gain(ref["loglik"], c["loglik"])
         return rec
 
-    def _heldout_loglik(self, c: dict, pdx: np.ndarray, rows: np.ndarray, feats: Any,
-                        tokens: np.ndarray | None, G: np.ndarray | None = None) -> np.ndarray:
-        """log p(d|x) of held-out rows under a candidate's factored model
-        ``sum_y q(y|x) p(d|y)``, q its pooled posterior (shape (n_rows,))."""
+    def _heldout_loglik(self, c: dict, q_stop: np.ndarray, q_choice: np.ndarray,
+                        stop_rows: np.ndarray, choice_rows: np.ndarray) -> np.ndarray:
+        """log p(d|x) of the choosing rows under a candidate's factored model
+        ``sum_y q(y|x) p(d|y)``, q its pooled posterior tempered on the stopping rows
+        (shape (n_choice_rows,)); see :func:`~lls_topics.continuous.policy.calibrated_loglik`."""
         from .adjust import domain_given_label
+        from .continuous.policy import calibrated_loglik
 
-        if c["posterior"] == "network":
-            q = G
-        else:
-            q = self._posterior_from(c, pdx, tokens, None, c["posterior"])
-        M = domain_given_label(c["domain_topic"], self.domain_sizes_)[0]
-        return np.log(np.maximum(np.sum(q * M[rows], axis=1), 1e-300))
+        M, p_d, _ = domain_given_label(c["domain_topic"], self.domain_sizes_)
+        ll, c["temperature"] = calibrated_loglik(q_stop, stop_rows, q_choice, choice_rows,
+                                                 M, p_d)
+        return ll
+
+    def _first_pass_q(self, c: dict, proba: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        return self._posterior_from(c, proba[pos], c["discretizer"].labels_[pos], None,
+                                    c["posterior"])
 
     def _set_state(self, c: dict) -> None:
         self.discretizer_ = c["discretizer"]
@@ -536,7 +510,7 @@ class DDFA(BaseEstimator):
                 "cluster_topic": np.asarray(solver.topic_word_)}
 
     def _refine(self, first: dict, disc: Any, X: Any, X_val: Any, rows: np.ndarray,
-                all_rows: np.ndarray, proba: np.ndarray, feats: Any, train_pos: np.ndarray,
+                all_rows: np.ndarray, counted: np.ndarray, feats: Any, train_pos: np.ndarray,
                 stop_pos: np.ndarray | None, choice_pos: np.ndarray | None, n_rounds: int,
                 s_clu: int, s_sol: int) -> None:
         """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.relabel`)."""
@@ -577,7 +551,7 @@ class DDFA(BaseEstimator):
             clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
                               random_state=s_clu)
             tokens = clu.fit_predict(feats if space == "both" else None, G)
-            cand = self._solve(tokens, all_rows, m, seed)
+            cand = self._solve(tokens[counted], all_rows[counted], m, seed)
             # the solve's labels come in their own order: put them in the order of the
             # label network's outputs (those of the p(d|y) it was trained through)
             order = align_labels(prev["domain_topic"], cand["domain_topic"])
@@ -590,8 +564,8 @@ class DDFA(BaseEstimator):
             kept = True
             if X_ch is not None:
                 cand["loglik"] = self._heldout_loglik(
-                    dict(cand, posterior="network"), None, all_rows[choice_pos], None, None,
-                    G=label_proba(net, X_ch))
+                    cand, label_proba(net, X_st), label_proba(net, X_ch), r_st,
+                    all_rows[choice_pos])
                 kept = not auto or prefer_candidate(current["loglik"], cand["loglik"])
             cand["seconds"] = time.perf_counter() - t0
             self.rounds_.append(self._round_record(cand, kept, current))

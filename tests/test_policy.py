@@ -1,0 +1,99 @@
+"""DDFA's automatic choices (lls_topics.continuous.policy): pure numpy, no torch."""
+import numpy as np
+import pytest
+
+from lls_topics.continuous import policy
+from lls_topics.continuous.policy import (choose_candidate, factored_loglik,
+                                          first_pass_candidates, paired_gain,
+                                          prefer_candidate, refine_epoch_budget,
+                                          split_heldout, vocabulary_sizes)
+
+
+def test_policy_needs_no_torch():
+    assert "import torch" not in open(policy.__file__).read()
+
+
+def test_paired_gain_and_noise_margin():
+    rng = np.random.default_rng(0)
+    base = rng.normal(-2.0, 0.5, size=400)
+    gain, se = paired_gain(base, base + 0.1)
+    assert gain == pytest.approx(0.1) and se == pytest.approx(0.0, abs=1e-12)
+    # a clear gain switches, pure noise around zero does not, ties keep the current
+    assert prefer_candidate(base, base + 0.1)
+    e = rng.normal(0.0, 1.0, size=400)
+    assert not prefer_candidate(base, base + e - e.mean() + 0.01)
+    assert not prefer_candidate(base, base)
+    # the margin scales with the noise: the same mean gain fails with noisier rows
+    small = base + 0.05 + rng.normal(0.0, 0.05, size=400)
+    loud = base + 0.05 + rng.normal(0.0, 2.0, size=400)
+    assert prefer_candidate(base, small) and not prefer_candidate(base, loud)
+
+
+def test_choose_candidate_order_and_stopping():
+    base = np.linspace(-3, -1, 50)
+    better, best = base + 0.2, base + 0.4
+    assert choose_candidate([base, better, best]) == 2
+    assert choose_candidate([base, base, best]) == 2
+    # refinement rounds: stop at the first one that does not improve
+    assert choose_candidate([base, base, best], stop_at_first_loss=True) == 0
+    # ties go to the earliest candidate
+    assert choose_candidate([base, base.copy(), base.copy()]) == 0
+    with pytest.raises(ValueError, match="logliks"):
+        choose_candidate([])
+
+
+def test_factored_loglik_prefers_the_truth():
+    rng = np.random.default_rng(1)
+    D, k, n = 6, 3, 3000
+    P = rng.dirichlet(np.full(k, 0.5), size=D)
+    sizes = np.full(D, 1.0 / D)
+    M = P * sizes[:, None]
+    M /= M.sum(axis=0, keepdims=True)
+    y = rng.integers(0, k, size=n)
+    rows = np.array([rng.choice(D, p=M[:, c]) for c in y])
+    truth = np.eye(k)[y]
+    ll_true = factored_loglik(truth, M, rows, sizes)
+    ll_blur = factored_loglik(np.full((n, k), 1.0 / k), M, rows, sizes)
+    wrong = np.eye(k)[(y + 1) % k]
+    assert prefer_candidate(ll_blur, ll_true)
+    assert prefer_candidate(factored_loglik(wrong, M, rows, sizes), ll_true)
+    # every row's loss is bounded by the prior mix, even where the model gives no mass
+    zero = np.zeros_like(M)
+    assert np.all(np.isfinite(factored_loglik(truth, zero, rows, sizes)))
+    with pytest.raises(ValueError, match="rows"):
+        factored_loglik(truth, M, rows + D, sizes)
+    with pytest.raises(ValueError, match="share"):
+        factored_loglik(truth[:, :2], M, rows, sizes)
+
+
+def test_budget_split_and_vocabularies():
+    assert refine_epoch_budget(40) == 20 and refine_epoch_budget(1) == 1
+    with pytest.raises(ValueError, match="discriminator_epochs"):
+        refine_epoch_budget(0)
+    a, b = split_heldout(np.arange(10, 31), seed=3)
+    assert len(a) == 10 and len(b) == 11
+    np.testing.assert_array_equal(np.sort(np.concatenate([a, b])), np.arange(10, 31))
+    a2, b2 = split_heldout(np.arange(10, 31), seed=3)
+    np.testing.assert_array_equal(a, a2)
+    np.testing.assert_array_equal(b, b2)
+    with pytest.raises(ValueError, match="heldout"):
+        split_heldout([1], seed=0)
+    assert vocabulary_sizes("discriminator", n_topics=10, n_samples=10000) == [30]
+    assert vocabulary_sizes("both", n_topics=10, n_samples=10000) == [15]
+    # one cluster per 20 samples at most, never fewer than k
+    assert vocabulary_sizes("both", n_topics=10, n_samples=300) == [15]
+    assert vocabulary_sizes("both", n_topics=10, n_samples=100) == [10]
+
+
+def test_first_pass_candidates_deterministic_and_ordered():
+    c = first_pass_candidates(n_topics=4, n_samples=5000)
+    assert c == first_pass_candidates(n_topics=4, n_samples=5000)
+    assert c[0] == ("both", 6, "combined")
+    assert ("discriminator", 12, "adjust") in c
+    assert [s for s, _, _ in c].count("discriminator") == 1
+    # without a feature matrix only p(d|x) can be clustered
+    assert first_pass_candidates(n_topics=4, n_samples=5000, has_features=False) == \
+        [("discriminator", 12, "adjust")]
+    assert first_pass_candidates(n_topics=4, n_samples=5000, space="features",
+                                 posterior="clusters", n_clusters=9) == \
+        [("features", 9, "clusters")]
