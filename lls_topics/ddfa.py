@@ -115,10 +115,9 @@ class DDFA(BaseEstimator):
         default MLP.
     space : {"auto", "discriminator", "features", "both"}, default="auto"
         Where the first pass clusters; see :class:`~lls_topics.Discretizer`.
-        ``"auto"`` builds a candidate for the joint space (features beside p(d|x))
-        and one for p(d|x) alone (p(d|x) alone with a torch Dataset), and keeps the
-        one whose factored model predicts the domains of held-out samples best (see
-        "Automatic choices" below).
+        ``"auto"``: the joint space (features beside p(d|x)), or p(d|x) alone with a
+        torch Dataset (see :func:`lls_topics.continuous.policy.first_pass_candidates`
+        for why no second space is tried).
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
         discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
@@ -134,8 +133,8 @@ class DDFA(BaseEstimator):
         geometric mean of both (the cluster posterior keeps feature similarity where
         domains differ little, the adjust step resolves samples within a cluster).
         ``"network"``: ``p(y|x) p(d|y)`` from a refinement round's label network.
-        ``"auto"``: held-out choice among "combined" and "adjust" for the first
-        pass, "network" for refinement rounds.
+        ``"auto"``: "combined" where features were clustered, "adjust" on p(d|x)
+        clusters, "network" when a refinement round is kept.
     refine_rounds : "auto" or int, default="auto"
         Label-network refinement (see :mod:`lls_topics.relabel`): a round fine-tunes
         a copy of the discriminator into a k-way label network trained on the domain
@@ -486,8 +485,9 @@ class DDFA(BaseEstimator):
         return ll
 
     def _first_pass_q(self, c: dict, proba: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        return self._posterior_from(c, proba[pos], c["discretizer"].labels_[pos], None,
-                                    c["posterior"])
+        # the adjust step's pooled posterior: candidates differ only in p_d(y) (see
+        # lls_topics.continuous.policy.first_pass_candidates)
+        return self._adjusted_with(c["domain_topic"], proba[pos], None)
 
     def _set_state(self, c: dict) -> None:
         self.discretizer_ = c["discretizer"]

@@ -184,7 +184,7 @@ def test_ddfa_rounds_record_the_held_out_choice(planted):
     assert all(r["epochs"] >= 1 for r in recs if r["round"] > 0)
     # the rounds' epochs stay within the budget: half the discriminator's
     assert sum(r["epochs"] for r in recs) <= 0.5 * est.discriminator_.n_epochs_ + 1
-    # a fixed space and posterior leave a single first-pass candidate
+    # without refinement a single first-pass candidate is built
     only = DDFA(3, n_clusters=9, space="discriminator", posterior="adjust", refine_rounds=0,
                 random_state=0, verbose=False).fit_with_discriminator(est.discriminator_, X, d)
     assert only.posterior_ == "adjust" and len(only.rounds_) == 1

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from lls_topics.continuous import policy
-from lls_topics.continuous.policy import (choose_candidate, factored_loglik,
-                                          first_pass_candidates, paired_gain,
-                                          prefer_candidate, refine_epoch_budget,
+from lls_topics.continuous.policy import (calibrated_loglik, choose_candidate,
+                                          factored_loglik, first_pass_candidates,
+                                          paired_gain, prefer_candidate,
+                                          refine_epoch_budget,
                                           split_heldout, vocabulary_sizes)
 
 
@@ -66,6 +67,29 @@ def test_factored_loglik_prefers_the_truth():
         factored_loglik(truth[:, :2], M, rows, sizes)
 
 
+def test_calibration_removes_overconfidence_before_scoring():
+    rng = np.random.default_rng(2)
+    D, k, n = 5, 3, 4000
+    P = rng.dirichlet(np.full(k, 0.5), size=D)
+    prior = np.full(D, 1.0 / D)
+    M = P / P.sum(axis=0, keepdims=True)
+    y = rng.integers(0, k, size=n)
+    rows = np.array([rng.choice(D, p=M[:, c]) for c in y])
+    # right 70% of the time, but claims 99.9%: raw scores punish it, tempered do not
+    hit = rng.random(n) < 0.7
+    guess = np.where(hit, y, (y + 1) % k)
+    sharp = np.full((n, k), 0.001 / (k - 1))
+    sharp[np.arange(n), guess] = 0.999
+    half = n // 2
+    raw = factored_loglik(sharp[half:], M, rows[half:], prior)
+    tempered, T = calibrated_loglik(sharp[:half], rows[:half], sharp[half:], rows[half:],
+                                    M, prior)
+    assert T > 1 and tempered.mean() > raw.mean()
+    # tempering keeps the ranking of labels in every row
+    blur = np.full((n, k), 1.0 / k)
+    assert prefer_candidate(factored_loglik(blur[half:], M, rows[half:], prior), tempered)
+
+
 def test_budget_split_and_vocabularies():
     assert refine_epoch_budget(40) == 20 and refine_epoch_budget(1) == 1
     with pytest.raises(ValueError, match="discriminator_epochs"):
@@ -88,9 +112,9 @@ def test_budget_split_and_vocabularies():
 def test_first_pass_candidates_deterministic_and_ordered():
     c = first_pass_candidates(n_topics=4, n_samples=5000)
     assert c == first_pass_candidates(n_topics=4, n_samples=5000)
-    assert c[0] == ("both", 6, "combined")
-    assert ("discriminator", 12, "adjust") in c
-    assert [s for s, _, _ in c].count("discriminator") == 1
+    assert c == [("both", 6, "combined")]
+    assert first_pass_candidates(n_topics=4, n_samples=5000, space="discriminator") == \
+        [("discriminator", 12, "adjust")]
     # without a feature matrix only p(d|x) can be clustered
     assert first_pass_candidates(n_topics=4, n_samples=5000, has_features=False) == \
         [("discriminator", 12, "adjust")]
