@@ -570,7 +570,7 @@ def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose
     kwargs: dict[str, Any] = dict(solver=solver, random_state=seed, verbose=verbose)
     if getattr(args, "clusters", None):
         kwargs["n_clusters"] = args.clusters
-    if getattr(args, "refine_rounds", 0):
+    if getattr(args, "refine_rounds", None) is not None:
         if args.refine_rounds < 0:
             raise CLIError(f"--refine-rounds must be >= 0, got {args.refine_rounds}")
         kwargs["refine_rounds"] = args.refine_rounds
@@ -850,9 +850,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="topic solver (default anchor)")
     p.add_argument("--clusters", type=int, help="vocabulary size (default: DDFA's)")
     p.add_argument("--epochs", type=int, help="discriminator epochs (default: DDFA's)")
-    p.add_argument("--refine-rounds", type=int, default=0, metavar="N",
-                   help="label-network refinement rounds (default 0; each costs about one "
-                   "more discriminator training; see DDFA's refine_rounds)")
+    p.add_argument("--refine-rounds", type=int, default=None, metavar="N",
+                   help="exactly N label-network refinement rounds (0: none; default: "
+                   "DDFA's 'auto', rounds kept only when they predict held-out domains "
+                   "better, within half the discriminator's epochs)")
     p.add_argument("--out", default="lls_out", help="output directory (default lls_out)")
     p.add_argument("--top", type=int, default=10, help="top clusters and rows per label")
     common(p)

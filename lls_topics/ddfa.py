@@ -115,9 +115,10 @@ class DDFA(BaseEstimator):
         default MLP.
     space : {"auto", "discriminator", "features", "both"}, default="auto"
         Where the first pass clusters; see :class:`~lls_topics.Discretizer`.
-        ``"auto"``: the joint space (features beside p(d|x)), or p(d|x) alone with a
-        torch Dataset (see :func:`lls_topics.continuous.policy.first_pass_candidates`
-        for why no second space is tried).
+        ``"auto"``: one candidate for the joint space (features beside p(d|x)) and
+        one for p(d|x) alone (only p(d|x) with a torch Dataset); the one whose p_d(y)
+        explains the domains of held-out samples best is kept (see Notes and
+        :func:`lls_topics.continuous.policy.first_pass_candidates`).
     feature_weight : float, default=3.0
         With ``space="both"``, the weight of the feature block against the
         discriminator block (see :class:`~lls_topics.Discretizer`). Chosen on the
@@ -143,8 +144,9 @@ class DDFA(BaseEstimator):
         ``"auto"``: up to :data:`~lls_topics.continuous.policy.MAX_REFINE_ROUNDS`
         rounds, all of them together training at most
         :data:`~lls_topics.continuous.policy.REFINE_EPOCH_SHARE` of the
-        discriminator's epochs; a round's model is kept only when it beats the model
-        kept so far on held-out samples (below). An int N runs exactly N rounds
+        discriminator's epochs; a round's model replaces the model kept so far unless
+        that one predicts the domains of held-out samples better beyond the noise
+        (see Notes). An int N runs exactly N rounds
         (without the epoch budget) and keeps the last one; 0 turns refinement off.
 
     random_state : int, Generator or None
@@ -163,9 +165,10 @@ class DDFA(BaseEstimator):
     held-out rows (``X_val``, or the discriminator's own validation split) early-stop
     the label networks; the other half scores every candidate's pooled posterior by the
     log-likelihood of those rows' domains (the solver does not count them). Candidates
-    are offered in a fixed order and one replaces the kept model only when its mean
-    gain exceeds two standard errors of the paired difference (see
-    :mod:`lls_topics.continuous.policy`). Without held-out rows
+    are offered in a fixed order; a first-pass candidate replaces the kept model only
+    when its mean gain exceeds two standard errors of the paired difference, a
+    refinement round replaces it unless its mean loss exceeds two standard errors (see
+    :func:`~lls_topics.continuous.policy.keep_round`). Without held-out rows
     (``fit_with_discriminator`` without ``X_val``) the first candidate is kept and
     ``"auto"`` runs no round.
     The record of every candidate is in ``rounds_``.
@@ -515,7 +518,7 @@ class DDFA(BaseEstimator):
                 s_clu: int, s_sol: int) -> None:
         """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.relabel`)."""
         from .adjust import domain_given_label
-        from .continuous.policy import prefer_candidate, refine_epoch_budget
+        from .continuous.policy import keep_round, refine_epoch_budget
         from .relabel import fit_label_network, label_proba
 
         k = int(self.n_topics)
@@ -566,7 +569,7 @@ class DDFA(BaseEstimator):
                 cand["loglik"] = self._heldout_loglik(
                     cand, label_proba(net, X_st), label_proba(net, X_ch), r_st,
                     all_rows[choice_pos])
-                kept = not auto or prefer_candidate(current["loglik"], cand["loglik"])
+                kept = not auto or keep_round(current["loglik"], cand["loglik"])
             cand["seconds"] = time.perf_counter() - t0
             self.rounds_.append(self._round_record(cand, kept, current))
             prev = cand

@@ -15,6 +15,12 @@ network's own posterior, raised the matched accuracy from 0.615 to 0.690 and cut
 per entry from 0.073 to 0.058; through the *true* p(d|y) the same kind of fine-tuning reaches
 0.916 (``benchmarks/ddfa_ceiling.py``; the supervised oracle: 0.934), so the estimate
 of p(d|y) is what limits the pipeline.
+
+DDFA runs rounds by default (``refine_rounds="auto"``): each fine-tunes from the
+discriminator within an epoch budget, and a round's model is kept only when its
+factored domain likelihood on held-out rows beats the model kept so far (see
+:mod:`lls_topics.continuous.policy`). For that comparison the label network's logits
+get a temperature fitted on its early-stopping rows (``label_temperature_``).
 """
 from __future__ import annotations
 

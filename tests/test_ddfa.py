@@ -178,7 +178,10 @@ def test_ddfa_rounds_record_the_held_out_choice(planted):
     # first or beat the model it was offered to replace beyond two standard errors
     assert all("heldout_loglik" in r for r in recs)
     k0 = kept[0]
-    assert recs.index(k0) == 0 or k0["gain"] > 2.0 * k0["gain_stderr"]
+    if k0["round"] == 0:  # a first-pass candidate must win beyond the noise
+        assert recs.index(k0) == 0 or k0["gain"] > 2.0 * k0["gain_stderr"]
+    else:  # a round must not lose beyond it
+        assert k0["gain"] >= -2.0 * k0["gain_stderr"]
     assert est.posterior_ == k0["posterior"]
     assert est.round_times_ == [r["seconds"] for r in recs if r["round"] > 0]
     assert all(r["epochs"] >= 1 for r in recs if r["round"] > 0)

@@ -5,6 +5,7 @@ import pytest
 from lls_topics.continuous import policy
 from lls_topics.continuous.policy import (calibrated_loglik, choose_candidate,
                                           factored_loglik, first_pass_candidates,
+                                          keep_round,
                                           paired_gain, prefer_candidate,
                                           refine_epoch_budget,
                                           split_heldout, vocabulary_sizes)
@@ -28,6 +29,18 @@ def test_paired_gain_and_noise_margin():
     small = base + 0.05 + rng.normal(0.0, 0.05, size=400)
     loud = base + 0.05 + rng.normal(0.0, 2.0, size=400)
     assert prefer_candidate(base, small) and not prefer_candidate(base, loud)
+
+
+def test_keep_round_reverses_the_burden_of_proof():
+    rng = np.random.default_rng(4)
+    base = rng.normal(-2.0, 0.5, size=300)
+    e = rng.normal(0.0, 1.0, size=300)
+    # within the noise: a round is kept, a first-pass candidate is not
+    tie = base + e - e.mean() - 0.01
+    assert keep_round(base, tie) and not prefer_candidate(base, tie)
+    # clearly worse on held-out domains: the round is dropped
+    assert not keep_round(base, base - 0.2)
+    assert keep_round(base, base + 0.2)
 
 
 def test_choose_candidate_order_and_stopping():
@@ -112,7 +125,7 @@ def test_budget_split_and_vocabularies():
 def test_first_pass_candidates_deterministic_and_ordered():
     c = first_pass_candidates(n_topics=4, n_samples=5000)
     assert c == first_pass_candidates(n_topics=4, n_samples=5000)
-    assert c == [("both", 6, "combined")]
+    assert c == [("both", 6, "combined"), ("discriminator", 12, "adjust")]
     assert first_pass_candidates(n_topics=4, n_samples=5000, space="discriminator") == \
         [("discriminator", 12, "adjust")]
     # without a feature matrix only p(d|x) can be clustered
