@@ -17,10 +17,11 @@ per entry from 0.073 to 0.058; through the *true* p(d|y) the same kind of fine-t
 of p(d|y) is what limits the pipeline.
 
 DDFA runs rounds by default (``refine_rounds="auto"``): each fine-tunes from the
-discriminator within an epoch budget, and a round's model is kept only when its
-factored domain likelihood on held-out rows beats the model kept so far (see
-:mod:`lls_topics.continuous.policy`). For that comparison the label network's logits
-get a temperature fitted on its early-stopping rows (``label_temperature_``).
+discriminator within an epoch budget, and a round's model is kept unless the held-out
+domain likelihood says the model kept so far is better (see
+:mod:`lls_topics.continuous.policy`). The label network's logits get a temperature
+fitted on its early-stopping rows (``label_temperature_``): a network stopped early is
+overconfident.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def _label_body(model: Any, n_domains: int, n_topics: int, dropout: float, seed:
     import torch
     from torch import nn
 
-    from ._torch_nets import MLP
+    from .nets import MLP
 
     if isinstance(model, MLP) and isinstance(model[-1], nn.Linear):
         linears = [m for m in model if isinstance(m, nn.Linear)]
@@ -80,7 +81,7 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
         Its network and training settings (epochs, learning rate, batch size,
         patience, device) are reused.
     domain_given_label : ndarray of shape (n_domains, n_topics)
-        p(d|y); columns sum to 1 (see :func:`lls_topics.adjust.domain_given_label`).
+        p(d|y); columns sum to 1 (see :func:`lls_topics.continuous.adjust.domain_given_label`).
     X, rows : training features and their domains' rows ``0..D-1``.
     X_val, rows_val : optional validation data for early stopping.
     patience : int, optional
@@ -100,7 +101,7 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from ._torch_nets import ForwardCorrected
+    from .nets import ForwardCorrected
     from .discriminator import DomainDiscriminator
 
     check_is_fitted(discriminator, "model_")
@@ -154,7 +155,9 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
 def _label_logits(ln: Any, X: Any) -> np.ndarray:
     import torch
 
-    src = ln._predict_source(X)
+    from .nets import iter_batches
+
+    src = ln.batch_source(X)
     body = getattr(ln.model_, "body", None)
     if body is None:
         raise ValueError("label_network must be a result of fit_label_network (a "
@@ -162,7 +165,7 @@ def _label_logits(ln: Any, X: Any) -> np.ndarray:
     body.eval()
     out = []
     with torch.no_grad():
-        for xb, _ in ln._batches(src, ln.device_):
+        for xb, _ in iter_batches(src, ln.device_, int(ln.batch_size)):
             out.append(body(xb).double().cpu().numpy())
     return np.concatenate(out)
 
@@ -175,8 +178,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _label_temperature(ln: Any, M: np.ndarray, X_val: Any, rows_val: np.ndarray) -> float:
     """The temperature of the label logits that minimizes the validation domain
-    log-loss of ``softmax(z / T) @ p(d|y).T``: a network trained to the early-stopping
-    point is overconfident, and DDFA compares candidates by that log-loss."""
+    log-loss of ``softmax(z / T) @ p(d|y).T`` (kept at 1 unless it helps)."""
     from scipy.optimize import minimize_scalar
 
     Z = _label_logits(ln, X_val)
@@ -191,7 +193,8 @@ def _label_temperature(ln: Any, M: np.ndarray, X_val: Any, rows_val: np.ndarray)
 
 
 def label_proba(label_network: Any, X: Any) -> np.ndarray:
-    """p(y|x) under the pooled training label mix from a :func:`fit_label_network` result.
+    """p(y|x) under the pooled training label mix from a :func:`fit_label_network` result
+    (its logits divided by ``label_temperature_``).
 
     Returns
     -------

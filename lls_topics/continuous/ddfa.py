@@ -6,7 +6,7 @@
 3. A topic solver factorizes the domain-by-cluster counts into p_d(y) and p(cluster|y).
 4. The adjust step turns p(d|x) and p_d(y) into p_d(y|x), solving
    ``p(d|x) = sum_y p(d|y) p(y|x)`` on the simplex with the domains' actual sizes
-   (see :mod:`lls_topics.adjust`).
+   (see :mod:`lls_topics.continuous.adjust`).
 """
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_identifiable, check_int, check_random_state, check_same_length
+from .._validation import check_identifiable, check_int, check_random_state, check_same_length
+from ..corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
+from ..metrics import align_labels
+from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
-from .corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
 from .discretize import SPACES, Discretizer
-from .metrics import align_labels
+from .discriminator import DomainDiscriminator, check_inputs
 
 __all__ = ["DDFA", "domain_signal"]
 
@@ -33,7 +35,6 @@ _SPACES = ("auto",) + SPACES
 _ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
 #: early-stopping patience of each refinement round's label network
 _REFINE_PATIENCE = 3
-_SOLVERS = {"anchor": "AnchorSolver", "nmf": "NMFSolver", "lda": "LDASolver"}
 
 
 def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
@@ -71,21 +72,17 @@ def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
 
 def _validation_rows(X_val: Any, d_val: Any, ids: np.ndarray) -> tuple[Any, np.ndarray | None]:
     """Check optional validation data; return it with its domains' rows (or None, None)."""
-    from .discriminator import DomainDiscriminator
-
     if (X_val is None) != (d_val is None):
         raise ValueError("X_val and d_val must be given together")
     if X_val is None:
         return None, None
-    X_val = DomainDiscriminator._check_X(X_val, "X_val")
+    X_val = check_inputs(X_val, "X_val")
     check_same_length(X_val, d_val, "X_val", "d_val")
     return X_val, map_domain_ids(d_val, {d: i for i, d in enumerate(ids.tolist())}, "d_val")
 
 
 def _take(X: Any, X_val: Any, n: int, pos: np.ndarray) -> Any:
     """Rows ``pos`` of the stacked (X, X_val) (positions >= n are X_val's)."""
-    from .discriminator import _Subset
-
     pos = np.asarray(pos, dtype=np.int64)
     if X_val is not None and pos.size and pos.min() >= n:
         src, pos = X_val, pos - n
@@ -93,7 +90,11 @@ def _take(X: Any, X_val: Any, n: int, pos: np.ndarray) -> Any:
         src = X
     else:
         return np.concatenate([X, X_val])[pos]
-    return src[pos] if isinstance(src, np.ndarray) else _Subset(src, pos)
+    if isinstance(src, np.ndarray):
+        return src[pos]
+    from torch.utils.data import Subset
+
+    return Subset(src, pos.tolist())
 
 
 class DDFA(BaseEstimator):
@@ -126,7 +127,7 @@ class DDFA(BaseEstimator):
         at a small cost where they differ much.
     adjust : {"kl", "lsq", "pinv-uniform"}, default="kl"
         How p(y|x) is solved from p(d|x); ``"pinv-uniform"`` is the reference DDFA
-        behaviour (see :func:`~lls_topics.adjust.label_posterior`).
+        behaviour (see :func:`~lls_topics.continuous.adjust.label_posterior`).
     posterior : {"auto", "combined", "adjust", "clusters", "network"}, default="auto"
         How :meth:`predict_proba` scores a sample. ``"adjust"``: the DDFA adjust step
         on the discriminator output. ``"clusters"``: ``p_d(y) p(c(x)|y)`` from the
@@ -137,7 +138,7 @@ class DDFA(BaseEstimator):
         ``"auto"``: "combined" where features were clustered, "adjust" on p(d|x)
         clusters, "network" when a refinement round is kept.
     refine_rounds : "auto" or int, default="auto"
-        Label-network refinement (see :mod:`lls_topics.relabel`): a round fine-tunes
+        Label-network refinement (see :mod:`lls_topics.continuous.relabel`): a round fine-tunes
         a copy of the discriminator into a k-way label network trained on the domain
         labels through the current p(d|y), clusters its outputs (3k clusters; beside
         the features where the first pass used features) and refits the solver.
@@ -193,7 +194,7 @@ class DDFA(BaseEstimator):
     posterior_ : str
         The posterior used (``posterior`` with ``"auto"`` resolved).
     label_network_ : DomainDiscriminator or None
-        The kept refinement round's label network (see :mod:`lls_topics.relabel`);
+        The kept refinement round's label network (see :mod:`lls_topics.continuous.relabel`);
         None when a first-pass model was kept.
     rounds_ : list of dict
         One record per candidate, first pass (``round`` 0) then refinement rounds:
@@ -248,28 +249,19 @@ class DDFA(BaseEstimator):
             raise ValueError("posterior='network' needs refine_rounds >= 1 (the label "
                              "network is trained by the refinement rounds; 'auto' may "
                              "run none)")
-        if isinstance(self.solver, str) and self.solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
+        if isinstance(self.solver, str) and self.solver not in solver_names():
+            raise ValueError(f"solver must be one of {solver_names()} or a solver instance, "
                              f"got {self.solver!r}")
         if not isinstance(self.solver, str) and not (hasattr(self.solver, "fit") and
                                                      hasattr(self.solver, "get_params")):
-            raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
+            raise ValueError(f"solver must be one of {solver_names()} or a solver instance, "
                              f"got {type(self.solver).__name__}")
         return k
 
     def _make_solver(self, seed: int) -> Any:
         k = int(self.n_topics)
         if isinstance(self.solver, str):
-            import importlib
-
-            name = _SOLVERS[self.solver]
-            try:
-                module = importlib.import_module(f"lls_topics.solvers.{self.solver}")
-                cls = getattr(module, name)
-            except (ImportError, AttributeError) as exc:
-                raise ValueError(f"solver={self.solver!r} is not available ({exc}); pass a "
-                                 "solver instance instead") from None
-            return cls(k, random_state=seed)
+            return make_solver(self.solver, k, random_state=seed)
         est = clone(self.solver)
         params = est.get_params()
         if params.get("n_topics", k) != k:
@@ -280,8 +272,6 @@ class DDFA(BaseEstimator):
         return est
 
     def _make_discriminator(self, seed: int) -> Any:
-        from .discriminator import DomainDiscriminator
-
         if self.discriminator is None:
             return DomainDiscriminator(device=self.device, random_state=seed,
                                        verbose=self.verbose)
@@ -312,10 +302,8 @@ class DDFA(BaseEstimator):
         -------
         self
         """
-        from .discriminator import DomainDiscriminator
-
         k = self._check_params()
-        X = DomainDiscriminator._check_X(X, "X")
+        X = check_inputs(X, "X")
         check_same_length(X, domains, "X", "domains")
         ids, rows = encode_domains(domains, "domains")
         check_identifiable(k, len(ids))
@@ -349,11 +337,9 @@ class DDFA(BaseEstimator):
         -------
         self
         """
-        from .discriminator import DomainDiscriminator
-
         k = self._check_params()
         check_is_fitted(discriminator, "model_")
-        X = DomainDiscriminator._check_X(X, "X")
+        X = check_inputs(X, "X")
         check_same_length(X, domains, "X", "domains")
         ids = np.asarray(discriminator.classes_)
         check_identifiable(k, len(ids))
@@ -366,7 +352,7 @@ class DDFA(BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .continuous.policy import (choose_candidate, first_pass_candidates,
+        from .policy import (choose_candidate, first_pass_candidates,
                                         split_heldout)
 
         k = int(self.n_topics)
@@ -452,7 +438,7 @@ class DDFA(BaseEstimator):
         return self
 
     def _n_rounds(self, choice_pos: np.ndarray | None) -> int:
-        from .continuous.policy import MAX_REFINE_ROUNDS
+        from .policy import MAX_REFINE_ROUNDS
 
         if self.refine_rounds == "auto":
             # without held-out rows there is nothing to tell a round's worth by
@@ -465,7 +451,7 @@ class DDFA(BaseEstimator):
                "n_clusters": int(c["n_clusters"]), "posterior": c["posterior"],
                "seconds": float(c["seconds"]), "epochs": int(c["epochs"]), "kept": bool(kept)}
         if "loglik" in c:
-            from .continuous.policy import paired_gain
+            from .policy import paired_gain
 
             rec["heldout_loglik"] = float(np.mean(c["loglik"]))
             rec["temperature"] = float(c["temperature"])
@@ -480,7 +466,7 @@ class DDFA(BaseEstimator):
         ``sum_y q(y|x) p(d|y)``, q its pooled posterior tempered on the stopping rows
         (shape (n_choice_rows,)); see :func:`~lls_topics.continuous.policy.calibrated_loglik`."""
         from .adjust import domain_given_label
-        from .continuous.policy import calibrated_loglik
+        from .policy import calibrated_loglik
 
         M, p_d, _ = domain_given_label(c["domain_topic"], self.domain_sizes_)
         ll, c["temperature"] = calibrated_loglik(q_stop, stop_rows, q_choice, choice_rows,
@@ -516,9 +502,9 @@ class DDFA(BaseEstimator):
                 all_rows: np.ndarray, counted: np.ndarray, feats: Any, train_pos: np.ndarray,
                 stop_pos: np.ndarray | None, choice_pos: np.ndarray | None, n_rounds: int,
                 s_clu: int, s_sol: int) -> None:
-        """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.relabel`)."""
+        """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.continuous.relabel`)."""
         from .adjust import domain_given_label
-        from .continuous.policy import keep_round, refine_epoch_budget
+        from .policy import keep_round, refine_epoch_budget
         from .relabel import fit_label_network, label_proba
 
         k = int(self.n_topics)
