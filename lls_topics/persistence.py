@@ -35,6 +35,7 @@ Hooks for estimators with more state (e.g. DDFA)
 * A torch module cannot be rebuilt from its weights alone. When loading a module stored
   under name ``n`` (a parameter or a fitted attribute) the loader uses, in order:
   ``objects[n]`` (deep-copied), the estimator's method ``_make_module(n, state)``
+  (or ``_make_module(n, state, objects)``)
   (called after parameters and non-module attributes are restored, with the saved
   ``state_dict`` so that layer shapes can be read from it; it returns a module with
   the right architecture, or ``None`` to decline), and, for a fitted attribute ``m_``,
@@ -537,7 +538,12 @@ def _module_instance(est: Any, name: str, spec: dict, state: dict, objects: dict
         return copy.deepcopy(objects[name])
     make = getattr(est, "_make_module", None) if est is not None else None
     if callable(make):
-        module = make(name, state)
+        import inspect
+
+        # an estimator may also take the caller's objects (a label network on a custom
+        # module rebuilds its body from the discriminator's module)
+        takes_objects = len(inspect.signature(make).parameters) >= 3
+        module = make(name, state, objects) if takes_objects else make(name, state)
         if module is not None:
             return module
     if est is not None and name.endswith("_"):

@@ -391,13 +391,15 @@ class DomainDiscriminator(BaseEstimator):
         # keep T = 1 unless calibration actually helps on the validation split
         return T if self._nll(logits, y, T) < self._nll(logits, y, 1.0) else 1.0
 
-    def _make_module(self, name: str, state: dict) -> Any:
-        """Rebuild the default network's architecture at load (see lls_topics.persistence)."""
+    def _make_module(self, name: str, state: dict, objects: dict | None = None) -> Any:
+        """Rebuild the default network's architecture at load (see lls_topics.persistence);
+        a label network on a custom module is rebuilt on the module passed to the loader
+        as ``objects={"model": ...}`` (the discriminator's)."""
         if name != "model_" or self.model is not None:
             return None
         from .nets import module_from_state
 
-        return module_from_state(state, self.dropout)
+        return module_from_state(state, self.dropout, (objects or {}).get("model"))
 
     def _load_extra(self, directory: Any) -> None:
         """After loading: put the network (restored on the CPU) back on the device it was

@@ -104,15 +104,24 @@ class OrderedView(Dataset):
         return torch.as_tensor(np.asarray(item) if not torch.is_tensor(item) else item), pos
 
 
-def module_from_state(state: dict, dropout: float) -> "nn.Module | None":
+def module_from_state(state: dict, dropout: float,
+                      template: "nn.Module | None" = None) -> "nn.Module | None":
     """Rebuild a default network from its ``state_dict`` (weights not loaded).
 
     Either the default :class:`MLP`, or a label network (:class:`ForwardCorrected`,
-    recognized by its ``log_m`` buffer) on an MLP body; None for any other layout
-    (a custom module, which the caller must supply).
+    recognized by its ``log_m`` buffer) on an MLP body, or on a copy of ``template``
+    (the user's discriminator module) under a linear head, as
+    :func:`lls_topics.continuous.relabel.fit_label_network` builds it for a custom
+    module; None for any other layout (a custom module, which the caller must supply).
     """
     if "log_m" in state:
         body = mlp_from_state(state, dropout, prefix="body.")
+        if body is None and template is not None:
+            import copy
+
+            k, D = (int(n) for n in state["log_m"].shape)
+            with torch.random.fork_rng(devices=[]):
+                body = nn.Sequential(copy.deepcopy(template), nn.Linear(D, k))
         return None if body is None else ForwardCorrected(body, state["log_m"])
     return mlp_from_state(state, dropout)
 
