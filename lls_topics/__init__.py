@@ -28,6 +28,8 @@ _LAZY = {
     "load_digits_lls": "lls_topics.datasets",
     "make_semisynthetic_lls": "lls_topics.datasets",
     "IdentifiabilityWarning": "lls_topics.solvers.base",
+    "select_n_topics": "lls_topics.selection",
+    "bootstrap": "lls_topics.bootstrap",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "metrics", "datasets"]
@@ -39,7 +41,8 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     if name in ("metrics", "datasets", "corpus", "solvers", "em", "anchors", "plotting",
-                "persistence", "adjust", "ddfa", "discriminator", "discretize", "cli"):
+                "persistence", "adjust", "ddfa", "discriminator", "discretize", "cli",
+                "selection", "diagnostics"):
         return importlib.import_module(f"lls_topics.{name}")
     raise AttributeError(f"module 'lls_topics' has no attribute {name!r}")
 
