@@ -152,8 +152,6 @@ def shared_column_problem(seed: int, k: int = 5, pair: tuple[int, int] = (1, 3))
 
 
 def run_diagnostics(args: argparse.Namespace) -> None:
-    from lls_topics.metrics import align_labels
-
     print("protocol grid (false warnings):")
     n_false = n_fits = 0
     for setting in DISCRETE_SETTINGS:
@@ -166,22 +164,25 @@ def run_diagnostics(args: argparse.Namespace) -> None:
             n_false += bool(msgs)
             print(f"  {setting} seed {seed}: {len(msgs)} warning(s) {msgs}")
     print(f"false warnings: {n_false}/{n_fits} fits")
-    print("shared p_d(y) column (true pair 1, 3):")
-    named = 0
+    print("shared p_d(y) column (true labels 1 and 3 share it):")
+    warned = on_shared = 0
     seeds = _seeds(args.seeds)
     for seed in seeds:
         prob = shared_column_problem(seed)
         solver = AnchorSolver(5, random_state=0)
         msgs = _warnings_of(solver, prob.corpus)
-        # the estimated labels that the true pair maps to
-        perm = align_labels(prob.domain_topic, solver.domain_topic_)
-        want = {int(perm[1]), int(perm[3])}
         pairs = [tuple(p["labels"]) for p in solver.diagnostics()["collinear_pairs"]]
-        hit = any(set(p) == want for p in pairs)
-        named += hit
-        print(f"  seed {seed}: estimated labels {sorted(want)}; named pairs {pairs}; "
-              f"{'named' if hit else 'NOT named'}; {msgs}")
-    print(f"pair named: {named}/{len(seeds)}")
+        # the estimated labels that follow the shared column
+        r = [np.corrcoef(solver.domain_topic_[:, j], prob.domain_topic[:, 1])[0, 1]
+             for j in range(5)]
+        shared = {j for j in range(5) if r[j] > 0.9}
+        warned += bool(pairs)
+        hit = bool(pairs) and set(pairs[0]) == shared
+        on_shared += hit
+        print(f"  seed {seed}: named {pairs}; estimated labels on the shared column "
+              f"{sorted(shared)}; {msgs}")
+    print(f"a collinear pair named: {warned}/{len(seeds)}; the named pair is the two estimated "
+          f"labels on the shared column: {on_shared}/{len(seeds)}")
 
 
 # --------------------------------------------------------------------------- coverage

@@ -134,7 +134,7 @@ class BaseTopicSolver(BaseEstimator):
         self.vocabulary_ = vocab
         total = float(self.domain_sizes_.sum())
         self.log_likelihood_ = log_likelihood(counts, P, A) / total
-        self._warn_conditioning(P)
+        self._warn_diagnostics()
 
     def _row_lookup(self) -> dict:
         return {d: i for i, d in enumerate(self.domain_ids_.tolist())}
@@ -154,17 +154,28 @@ class BaseTopicSolver(BaseEstimator):
                           f"(condition number {cond:.3g}): duplicate or collinear domains "
                           "put identifiability at risk", IdentifiabilityWarning, stacklevel=3)
 
-    def _warn_conditioning(self, P: np.ndarray) -> None:
-        k = P.shape[1]
-        if k < 2:
-            return
-        sv = np.linalg.svd(P, compute_uv=False)
-        cond = np.inf if sv[-1] == 0 else sv[0] / sv[-1]
-        if cond > 1e4:
-            warnings.warn(f"the fitted p_d(y) matrix has condition number {cond:.3g}: the "
-                          "labels are barely identifiable from these domains (duplicate or "
-                          "collinear domains, or too many topics)", IdentifiabilityWarning,
-                          stacklevel=3)
+    def diagnostics(self) -> dict:
+        """How well the fit identifies its labels: anchors, conditioning, collinear pairs.
+
+        Returns
+        -------
+        dict
+            ``anchor_strength`` (k,): the largest p(y|x) among inputs with enough
+            samples; ``anchor_input`` (k,); ``n_near_anchors`` (k,): inputs with
+            p(y|x) >= 0.9; ``condition_number`` of p_d(y); ``collinear_pairs``: label
+            pairs whose p_d(y) columns correlate above 0.8 across domains;
+            ``warnings``: the actionable messages that ``fit`` raised. See
+            :func:`lls_topics.diagnostics.identifiability_diagnostics`.
+        """
+        from ..diagnostics import identifiability_diagnostics
+
+        check_is_fitted(self, "domain_topic_")
+        return identifiability_diagnostics(self.domain_topic_, self.topic_word_,
+                                           self.domain_sizes_)
+
+    def _warn_diagnostics(self) -> None:
+        for message in self.diagnostics()["warnings"]:
+            warnings.warn(message, IdentifiabilityWarning, stacklevel=4)
 
     # -- prediction ------------------------------------------------------------------
     def _domain_rows(self, domains: Any, n: int) -> np.ndarray:
