@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (check_count_matrix, check_identifiable, check_int,
@@ -135,6 +135,19 @@ class BaseTopicSolver(BaseEstimator):
         total = float(self.domain_sizes_.sum())
         self.log_likelihood_ = log_likelihood(counts, P, A) / total
         self._warn_diagnostics()
+
+    def _bootstrap_fit(self, counts: sp.csr_matrix, rng: np.random.Generator
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(p_d(y), p(x|y)) refitted on resampled counts of the fitted domains.
+
+        Used by :func:`lls_topics.bootstrap`; this default refits from scratch,
+        subclasses may start from the fitted factors.
+        """
+        est = clone(self)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IdentifiabilityWarning)
+            P, A = est._fit_counts(counts, rng)
+        return _clean_rows(P, "domain_topic_"), _clean_rows(A, "topic_word_")
 
     def _row_lookup(self) -> dict:
         return {d: i for i, d in enumerate(self.domain_ids_.tolist())}
