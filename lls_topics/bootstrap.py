@@ -47,10 +47,12 @@ class BootstrapResult:
         self.method_ = method
         self.domain_topic_replicates_ = P_reps
         tail = (1.0 - confidence) / 2
+        n_d = np.asarray(estimator.domain_sizes_, dtype=np.float64)
+        n_y = n_d @ estimator.domain_topic_
         self.domain_topic_low_, self.domain_topic_high_ = _interval(
-            P_reps, estimator.domain_topic_, tail)
+            P_reps, estimator.domain_topic_, tail, n_d[:, None])
         self.topic_word_low_, self.topic_word_high_ = _interval(
-            A_reps, estimator.topic_word_, tail)
+            A_reps, estimator.topic_word_, tail, n_y[:, None])
         self.domain_topic_se_ = P_reps.std(axis=0, ddof=1)
 
     def __repr__(self) -> str:
@@ -58,11 +60,15 @@ class BootstrapResult:
                 f"confidence={self.confidence_}, method={self.method_!r})")
 
 
-def _interval(reps: np.ndarray, estimate: np.ndarray, tail: float
+def _interval(reps: np.ndarray, estimate: np.ndarray, tail: float, n: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = np.quantile(reps, [tail, 1.0 - tail], axis=0)
-    # where every replicate lies on one side (an entry at 0), the interval still
-    # holds the estimate
+    # A share below -log(tail) / n gives no sample at all among n with probability
+    # above ``tail`` (the "rule of three" at 95%), so no data can exclude it: an upper
+    # end below that is the fit's resolution, not evidence (replicates of an entry
+    # fitted at 0 all sit at 0).
+    hi = np.maximum(hi, np.divide(-np.log(tail), n, out=np.ones_like(n), where=n > 0))
+    # where every replicate lies on one side, the interval still holds the estimate
     return np.clip(np.minimum(lo, estimate), 0, 1), np.clip(np.maximum(hi, estimate), 0, 1)
 
 
@@ -89,13 +95,12 @@ def resample_counts(counts: sp.csr_matrix, sizes: np.ndarray, rng: np.random.Gen
     if method == "parametric":
         drawn = rng.multinomial(sizes, model)
         return sp.csr_matrix(drawn.astype(np.float64))
-    # redraw each domain's samples: n_d uniform positions within its stretch of the
-    # cumulative counts, vectorized over all domains at once
-    cum = np.cumsum(counts.data)
-    starts = np.concatenate([[0.0], cum])[counts.indptr[:-1]]
+    # redraw each domain's samples: n_d uniform sample positions within its stretch
+    # of the cumulative counts, vectorized over all domains at once
+    cum = np.cumsum(counts.data.astype(np.int64))
+    starts = np.concatenate([[0], cum])[counts.indptr[:-1]]
     row = np.repeat(np.arange(counts.shape[0]), sizes)
-    u = starts[row] + rng.random(row.size) * sizes[row]
-    pos = np.searchsorted(cum, u, side="right")
+    pos = np.searchsorted(cum, starts[row] + rng.integers(0, sizes[row]), side="right")
     data = np.bincount(pos, minlength=counts.nnz).astype(np.float64)
     return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
@@ -127,7 +132,9 @@ def bootstrap(solver: Any, data: Any, n_resamples: int = 200, *, confidence: flo
     times the counts are redrawn with every domain keeping its size, refitted, and
     each replicate's labels are aligned to the full fit's by Hungarian matching on
     p_d(y). The intervals are the replicates' percentiles, extended where needed
-    so that each holds the estimate.
+    so that each holds the estimate, and with an upper end no lower than the
+    resolution of the data: ``-log(tail) / n`` for a share among ``n`` samples (the
+    rule of three at 95%), below which a share can leave no sample at all.
 
     The refits start from the full fit (the anchor solver keeps its anchors and
     reruns its refinement from the fitted factors): the anchor search is a

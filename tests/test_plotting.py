@@ -67,3 +67,19 @@ def test_comparison_tolerates_missing_keys(tmp_path):
         plot_comparison([{"solver": "x"}])
     with pytest.raises(ValueError, match="empty"):
         plot_comparison([])
+
+
+def test_select_k_plot(tmp_path):
+    from lls_topics import make_discrete_lls, select_n_topics
+    from lls_topics.plotting import plot_select_k
+
+    prob = make_discrete_lls(n_topics=3, n_words=60, n_domains=6, n_per_domain=1000,
+                             random_state=0)
+    res = select_n_topics(prob.corpus, range(2, 5), cv=2, random_state=0)
+    fig = plot_select_k(res)
+    assert len(fig.axes) == 2
+    line = fig.axes[0].lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), [2, 3, 4])
+    fig.savefig(tmp_path / "k.png")
+    with pytest.raises(ValueError, match="SelectionResult"):
+        plot_select_k(object())
