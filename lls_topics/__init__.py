@@ -29,7 +29,7 @@ _LAZY = {
     "make_semisynthetic_lls": "lls_topics.datasets",
     "IdentifiabilityWarning": "lls_topics.solvers.base",
     "select_n_topics": "lls_topics.selection",
-    "bootstrap": "lls_topics.bootstrap",
+    "bootstrap": "lls_topics.uncertainty",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "metrics", "datasets"]
@@ -42,7 +42,7 @@ def __getattr__(name: str) -> Any:
         return value
     if name in ("metrics", "datasets", "corpus", "solvers", "em", "anchors", "plotting",
                 "persistence", "adjust", "ddfa", "discriminator", "discretize", "cli",
-                "selection", "diagnostics"):
+                "selection", "diagnostics", "uncertainty"):
         return importlib.import_module(f"lls_topics.{name}")
     raise AttributeError(f"module 'lls_topics' has no attribute {name!r}")
 

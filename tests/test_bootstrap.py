@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from lls_topics import AnchorSolver, bootstrap, make_discrete_lls
-from lls_topics.bootstrap import resample_counts
+from lls_topics.uncertainty import resample_counts
 
 
 @pytest.fixture(scope="module")

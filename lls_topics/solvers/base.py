@@ -176,7 +176,7 @@ class BaseTopicSolver(BaseEstimator):
             ``anchor_strength`` (k,): the largest p(y|x) among inputs with enough
             samples; ``anchor_input`` (k,); ``n_near_anchors`` (k,): inputs with
             p(y|x) >= 0.9; ``condition_number`` of p_d(y); ``collinear_pairs``: label
-            pairs whose p_d(y) columns correlate above 0.8 across domains;
+            pairs whose p_d(y) columns correlate above 0.65 across domains;
             ``warnings``: the actionable messages that ``fit`` raised. See
             :func:`lls_topics.diagnostics.identifiability_diagnostics`.
         """

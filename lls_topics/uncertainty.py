@@ -1,4 +1,4 @@
-"""Bootstrap intervals for p_d(y) and p(x|y).
+"""Bootstrap intervals for p_d(y) and p(x|y) (:func:`lls_topics.bootstrap`).
 
 Each replicate redraws the domain-by-input counts, refits, and is aligned to the full
 fit's labels by Hungarian matching on p_d(y) (:func:`lls_topics.metrics.align_labels`);
@@ -102,7 +102,10 @@ def resample_counts(counts: sp.csr_matrix, sizes: np.ndarray, rng: np.random.Gen
     row = np.repeat(np.arange(counts.shape[0]), sizes)
     pos = np.searchsorted(cum, starts[row] + rng.integers(0, sizes[row]), side="right")
     data = np.bincount(pos, minlength=counts.nnz).astype(np.float64)
-    return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+    # copies: a consumer that drops the new zeros in place must not touch ``counts``
+    out = sp.csr_matrix((data, counts.indices.copy(), counts.indptr.copy()), shape=counts.shape)
+    out.eliminate_zeros()
+    return out
 
 
 def _replicates(estimator: Any, counts: sp.csr_matrix, sizes: np.ndarray, method: str,
