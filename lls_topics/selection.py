@@ -27,7 +27,7 @@ from ._validation import check_count_matrix, check_int, check_random_state
 from .corpus import DomainCorpus
 
 __all__ = ["select_n_topics", "SelectionResult", "split_counts", "heldout_log_likelihood",
-           "anchor_residual_curve"]
+           "anchor_residual_curve", "whole_counts"]
 
 #: weight of the smoothed training unigram mixed into every held-out prediction, so an
 #: input that a fit gives zero mass costs a finite, k-independent penalty
@@ -85,7 +85,8 @@ class SelectionResult:
                 f"{self.best_by_likelihood_}, best_by_residual_={self.best_by_residual_})")
 
 
-def _as_counts(data: Any) -> sp.csr_matrix:
+def whole_counts(data: Any) -> sp.csr_matrix:
+    """Validated whole-number counts (csr, float64) from a corpus, planted problem or matrix."""
     if hasattr(data, "corpus") and hasattr(data, "topic_word"):   # a planted DiscreteLLS
         data = data.corpus
     counts = data.counts if isinstance(data, DomainCorpus) else check_count_matrix(data, "data")
@@ -114,7 +115,7 @@ def split_counts(counts: Any, n_folds: int, random_state: Any = None) -> list[sp
     -------
     list of ``n_folds`` csr_matrix of shape (n_domains, n_words), summing to ``counts``
     """
-    M = _as_counts(counts)
+    M = whole_counts(counts)
     f = check_int(n_folds, "cv", minimum=2)
     rng = check_random_state(random_state)
     left = M.data.astype(np.int64)
@@ -135,7 +136,7 @@ def heldout_log_likelihood(domain_topic: np.ndarray, topic_word: np.ndarray,
     The prediction is ``(1 - e) p_d(y) p(x|y) + e u(x)`` with ``u`` a smoothed
     training unigram and ``e`` = 1e-4, so no held-out sample costs infinitely.
     """
-    from .em import CountData
+    from .solvers.em import CountData
 
     H = sp.csr_matrix(heldout)
     H.eliminate_zeros()
@@ -151,7 +152,7 @@ def anchor_residual_curve(counts: Any, n_picks: int) -> np.ndarray:
     The picks are the anchor solver's (noise-corrected successive projection on
     the profiles p(d|x)); the curve falls sharply after the last true vertex.
     """
-    from .anchors import find_anchors, word_profiles
+    from .solvers.anchors import find_anchors, word_profiles
 
     Q, n_x = word_profiles(counts)
     n_picks = min(check_int(n_picks, "n_picks", minimum=1), int(np.count_nonzero(n_x)))
@@ -161,7 +162,7 @@ def anchor_residual_curve(counts: Any, n_picks: int) -> np.ndarray:
 
 def _make(solver: Any, k: int, random_state: Any) -> Any:
     if isinstance(solver, str):
-        from .compare import make_solver
+        from .solvers.registry import make_solver
 
         return make_solver(solver, k, random_state=random_state)
     est = clone(solver)
@@ -206,7 +207,7 @@ def select_n_topics(data: Any, candidates: Iterable[int] = range(2, 21), *,
         ``best_``, ``scores_`` (held-out log-likelihood per token per k),
         ``residuals_`` (the anchor residual curve), and the rest described there.
     """
-    counts = _as_counts(data)
+    counts = whole_counts(data)
     D = counts.shape[0]
     n_x = np.asarray(counts.sum(axis=0)).ravel()
     cand = np.unique(np.asarray([check_int(k, "candidates", minimum=1) for k in candidates]))

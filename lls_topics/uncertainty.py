@@ -119,7 +119,7 @@ def _replicates(estimator: Any, counts: sp.csr_matrix, sizes: np.ndarray, method
     for seed in seeds:
         rng = np.random.default_rng(seed)
         boot = resample_counts(counts, sizes, rng, method, model)
-        P, A = estimator._bootstrap_fit(boot, rng)
+        P, A = estimator.fit_replicate(boot, rng)
         perm = align_labels(estimator.domain_topic_, P)
         Ps.append(P[:, perm])
         As.append(A[perm])
@@ -177,16 +177,16 @@ def bootstrap(solver: Any, data: Any, n_resamples: int = 200, *, confidence: flo
     """
     from joblib import Parallel, delayed
 
-    from .selection import _as_counts
+    from .selection import whole_counts
 
     R = check_int(n_resamples, "n_resamples", minimum=2)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if not hasattr(solver, "_bootstrap_fit"):
+    if not hasattr(solver, "fit_replicate"):
         raise ValueError(f"solver must be a lls_topics topic solver, got {type(solver).__name__}")
-    counts = _as_counts(data)
+    counts = whole_counts(data)
     estimator = clone(solver).fit(data)
     sizes = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
     counts, sizes = counts[sizes > 0], sizes[sizes > 0]    # the domains the fit kept

@@ -6,8 +6,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..anchors import find_anchors, recover_topics, simplex_least_squares, word_profiles
-from ..em import CountData, em_fit, fit_domain_topic, vb_fit
+from .._simplex import simplex_least_squares
+from .anchors import find_anchors, recover_topics, word_profiles
+from .em import CountData, em_fit, fit_domain_topic, vb_fit
 from .base import BaseTopicSolver
 
 __all__ = ["AnchorSolver", "cooccurrence_profiles"]
@@ -209,8 +210,8 @@ class AnchorSolver(BaseTopicSolver):
         P = fit_domain_topic(data, A, P0=P)
         return P, A
 
-    def _bootstrap_fit(self, counts: sp.csr_matrix, rng: np.random.Generator
-                       ) -> tuple[np.ndarray, np.ndarray]:
+    def fit_replicate(self, counts: sp.csr_matrix, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
         """Refit on resampled counts, keeping the anchors (for :func:`lls_topics.bootstrap`).
 
         The recovery from the anchors is redone on the new counts, so its noise
@@ -221,7 +222,7 @@ class AnchorSolver(BaseTopicSolver):
         """
         if self.space != "profile" or self.backend != "numpy" or \
                 self.refine not in ("auto", "bayes") or not np.all(counts.data % 1 == 0):
-            return super()._bootstrap_fit(counts, rng)
+            return super().fit_replicate(counts, rng)
         P, A, _ = recover_topics(counts, self.anchors_, loss=self.loss,
                                  max_iter=_BOOT_RECOVER_ITER, tol=_BOOT_TOL)
         data = CountData(counts)

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (check_count_matrix, check_identifiable, check_int,
                            check_random_state, check_tokens)
 from ..corpus import DomainCorpus, sample_rows
-from ..em import CountData, fit_domain_topic, log_likelihood
+from .em import CountData, fit_domain_topic, log_likelihood
 
 __all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts"]
 
@@ -136,12 +136,23 @@ class BaseTopicSolver(BaseEstimator):
         self.log_likelihood_ = log_likelihood(counts, P, A) / total
         self._warn_diagnostics()
 
-    def _bootstrap_fit(self, counts: sp.csr_matrix, rng: np.random.Generator
-                       ) -> tuple[np.ndarray, np.ndarray]:
+    def fit_replicate(self, counts: sp.csr_matrix, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
         """(p_d(y), p(x|y)) refitted on resampled counts of the fitted domains.
 
-        Used by :func:`lls_topics.bootstrap`; this default refits from scratch,
-        subclasses may start from the fitted factors.
+        Used by :func:`lls_topics.bootstrap`; leaves the fitted solver unchanged.
+        This default refits from scratch; subclasses may start from the fit.
+
+        Parameters
+        ----------
+        counts : csr_matrix of shape (n_domains_, n_words_)
+            Counts of the fitted domains, in the fitted order.
+        rng : numpy Generator
+
+        Returns
+        -------
+        domain_topic : ndarray (n_domains_, k), rows sum to 1
+        topic_word : ndarray (k, n_words_), rows sum to 1
         """
         est = clone(self)
         with warnings.catch_warnings():
