@@ -155,10 +155,12 @@ class BaseTopicSolver(BaseEstimator):
         topic_word : ndarray (k, n_words_), rows sum to 1
         """
         est = clone(self)
+        if "random_state" in est.get_params():
+            est.set_params(random_state=int(rng.integers(2**31 - 1)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IdentifiabilityWarning)
-            P, A = est._fit_counts(counts, rng)
-        return _clean_rows(P, "domain_topic_"), _clean_rows(A, "topic_word_")
+            est.fit(counts)
+        return est.domain_topic_, est.topic_word_
 
     def _row_lookup(self) -> dict:
         return {d: i for i, d in enumerate(self.domain_ids_.tolist())}
