@@ -146,9 +146,9 @@ def bootstrap(solver: Any, data: Any, n_resamples: int = 200, *, confidence: flo
     anchors found, not the chance that another input would have been picked as
     an anchor, nor a wrong ``n_topics``.
 
-    For DDFA, pass its fitted topic solver's estimator and the domain-by-cluster
-    counts (``ddfa.solver_`` and ``ddfa.cluster_counts_`` where available): the
-    discriminator and the clustering stay fixed, so the interval covers the
+    For DDFA, bootstrap its topic solver on the domain-by-cluster counts
+    (``DomainCorpus.from_tokens(ddfa.discretizer_.labels_, rows)``), i.e. with the
+    discriminator and the clustering held fixed: the interval then covers the
     sampling noise of the cluster counts given them, not the discriminator's
     training noise nor the choice of clusters.
 
