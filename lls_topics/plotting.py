@@ -462,6 +462,6 @@ def plot_select_k(result: Any, *, axes: Any = None) -> Any:
     ax.set_title("anchor residual curve")
     for a in axes[:2]:
         a.axvline(result.best_, color="C3", ls="--", lw=1)
-        a.text(result.best_, 1.0, f" k = {result.best_}", color="C3", va="bottom",
+        a.text(result.best_, 0.03, f" k = {result.best_}", color="C3", va="bottom",
                transform=a.get_xaxis_transform(), fontsize=8)
     return fig
