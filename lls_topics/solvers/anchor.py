@@ -14,10 +14,10 @@ from .base import BaseTopicSolver
 __all__ = ["AnchorSolver", "cooccurrence_profiles"]
 
 _MAX_COOC_WORDS = 20000
-# a bootstrap refit's budget: p_d(y) settles far inside its bootstrap spread (on the
-# small protocol setting, coverage 0.865 against 0.862 for full refits)
-_BOOT_RECOVER_ITER = 50
-_BOOT_VB_ITER = 20
+# a bootstrap refit's budget: short, yet the coverage of its intervals matched full
+# refits' on the small protocol settings (0.86-0.87 on 4 seeds; benchmarks/select_diag.py)
+_BOOT_RECOVER_ITER = 20
+_BOOT_VB_ITER = 10
 _BOOT_TOL = 1e-6
 
 
@@ -216,7 +216,8 @@ class AnchorSolver(BaseTopicSolver):
 
         The recovery from the anchors is redone on the new counts, so its noise
         reaches the replicate as it reaches the estimate; then a short version of
-        the refinement (a few variational-Bayes and EM steps, looser tolerances).
+        the refinement (a few recovery, variational-Bayes and EM steps, looser
+        tolerances).
         Measured in ``benchmarks/select_diag.py``: the same coverage as full refits
         at a fraction of their cost.
         """
