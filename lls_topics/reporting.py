@@ -28,6 +28,8 @@ _SIMPLEX_POINTS = 2000
 #: condition number of p_d(y) above which the labels are barely identifiable (as the
 #: solvers' IdentifiabilityWarning)
 _MAX_CONDITION = 1e4
+#: the top lists leave out inputs with p(x|y) below this fraction of the label's largest
+_NEGLIGIBLE = 1e-6
 #: an anchor whose label owns less than this share of it, p(y|anchor), is flagged
 _MIN_EXCLUSIVITY = 0.9
 
@@ -391,11 +393,8 @@ def _summary(model: Any, view: _View, fit_seconds: float | None, version: str) -
 
 
 def _mix_section(view: _View, order: np.ndarray, band: Any) -> str:
-    from .plotting import plot_domain_topics
-
     P = view.domain_topic
-    fig = plot_domain_topics(None, P[order], domain_ids=[str(d) for d in
-                                                         view.domain_ids[order]])
+    fig = _heatmaps(None, P, view, order)
     fig.axes[0].set_title("$p_d(y)$, domains ordered by a clustering of their label mix")
     content = ('<p class="sub">Each row is a domain, each column a label; domains with '
                "similar label mixes sit together.</p>" + H.figure(fig, "p_d(y) heatmap"))
@@ -403,6 +402,21 @@ def _mix_section(view: _View, order: np.ndarray, band: Any) -> str:
         content += ("<h3>Bootstrap intervals</h3>" +
                     H.figure(_interval_figure(P, band, order), "p_d(y) intervals"))
     return _section("mix", "Label mix across domains", content)
+
+
+def _heatmaps(true: np.ndarray | None, P: np.ndarray, view: _View, order: np.ndarray) -> Any:
+    """p_d(y) (beside the aligned truth), domains in ``order``, at most 6 inches high."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_domain_topics
+
+    n = 1 if true is None else 2
+    width = 1.2 + 0.45 * P.shape[1]
+    fig, axes = plt.subplots(1, n, figsize=(2.2 + width * n, 1.5 + 0.18 * min(len(P), 25)),
+                             squeeze=False, constrained_layout=True)
+    return plot_domain_topics(None if true is None else true[order], P[order],
+                              domain_ids=[str(d) for d in view.domain_ids[order]],
+                              axes=axes[0])
 
 
 def _interval_figure(P: np.ndarray, band: tuple[np.ndarray, np.ndarray],
@@ -458,10 +472,12 @@ def _label_section(model: Any, view: _View, prior: np.ndarray, n_top: int,
             return out
         header = [noun, "p(x|y)", "lift", f"relevance (λ={lam:g})"] + \
             (["count"] if counts is not None else [])
-        top_p = H.table(header, rows(_top(A[y], n_top)), sortable=True,
-                        bars={1: float(A[y].max())})
-        top_r = H.table(header, rows(_top(rel[y], n_top)), sortable=True,
-                        bars={1: float(A[y].max())})
+        # inputs the label barely emits say nothing about it, whatever their rank
+        tiny = A[y] < _NEGLIGIBLE * A[y].max()
+        top_p = H.table(header, rows(_top(np.where(tiny, -np.inf, A[y]), n_top)),
+                        sortable=True, bars={1: float(A[y].max())})
+        top_r = H.table(header, rows(_top(np.where(tiny, -np.inf, rel[y]), n_top)),
+                        sortable=True, bars={1: float(A[y].max())})
         panels.append(
             f'<div class="label-panel" data-label="{y}" id="label-{y}">'
             f"<h3>label {y}: {prior[y]:.1%} of the samples</h3>"
@@ -612,7 +628,6 @@ def _ddfa_section(model: Any, view: _View, truth: _Truth | None) -> str:
 
 def _truth_section(model: Any, view: _View, truth: _Truth, order: np.ndarray) -> str:
     from .metrics import align_labels, matched_accuracy, topic_l1
-    from .plotting import plot_domain_topics
 
     P_true, P = truth.domain_topic, view.domain_topic
     perm = align_labels(P_true, P)
@@ -630,8 +645,7 @@ def _truth_section(model: Any, view: _View, truth: _Truth, order: np.ndarray) ->
             pred = model.predict(truth.tokens, truth.domains)
         items.append(("matched accuracy of argmax p_d(y|x)",
                       matched_accuracy(truth.labels, pred)))
-    fig = plot_domain_topics(P_true[order], P[order],
-                             domain_ids=[str(d) for d in view.domain_ids[order]])
+    fig = _heatmaps(P_true, P, view, order)
     rows = [[j, int(perm[j]), float(P_true[:, j].mean()), float(P[:, perm[j]].mean()),
              float(diff[:, j].sum())] for j in range(P_true.shape[1])]
     content = (H.key_values((k, H.fmt(v)) for k, v in items) +
