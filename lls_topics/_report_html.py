@@ -17,15 +17,18 @@ _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2430;
 background:#f6f7f9}
 main{max-width:1180px;margin:0 auto;padding:18px 24px 40px}
-h1{font-size:22px;margin:8px 0 4px}h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #d5d9e0;
-padding-bottom:4px}h3{font-size:15px;margin:14px 0 6px}
-section{background:#fff;border:1px solid #e1e4ea;border-radius:6px;padding:4px 16px 14px;margin:14px 0}
+h1{font-size:22px;margin:8px 0 4px}
+h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #d5d9e0;padding-bottom:4px}
+h3{font-size:15px;margin:14px 0 6px}
+section{background:#fff;border:1px solid #e1e4ea;border-radius:6px;padding:4px 16px 14px;
+margin:14px 0}
 .sub{color:#5b6475;margin:0 0 8px}
 table{border-collapse:collapse;margin:6px 0;font-size:13px}
 th,td{padding:3px 9px;border-bottom:1px solid #eceef2;text-align:left;vertical-align:top}
 th{background:#f0f2f5;font-weight:600}
 th.sortable{cursor:pointer;user-select:none}th.sortable:after{content:" \\2195";color:#9aa3b2}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{white-space:nowrap}.params code{display:inline-block;margin:2px 4px 2px 0}
 .bar{display:inline-block;height:9px;background:#4c78a8;vertical-align:middle;margin-right:6px}
 .figure{display:block;max-width:100%;height:auto;margin:8px 0}
 .switcher{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0 10px}

@@ -388,7 +388,9 @@ def _summary(model: Any, view: _View, fit_seconds: float | None, version: str) -
              ("lls_topics version", version)]
     params = sorted(model.get_params(deep=False).items())
     content = ('<div class="cols"><div>' + H.key_values(items) + "</div><div><h3>parameters"
-               "</h3>" + H.key_values((k, _param_text(v)) for k, v in params) + "</div></div>")
+               '</h3><p class="params">' + " ".join(f"<code>{H.esc(k)}={H.esc(_param_text(v))}"
+                                                    "</code>" for k, v in params) +
+               "</p></div></div>")
     return _section("summary", "Summary", content)
 
 
