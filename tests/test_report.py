@@ -157,11 +157,16 @@ def test_ddfa_report(tmp_path):
     from test_ddfa import FAST, blobs
 
     X, y, d, P = blobs(k=3, D=6, n_per_domain=80, seed=1)
-    model = DDFA(3, discriminator=DomainDiscriminator(**{**FAST, "epochs": 15}), random_state=0,
-                 verbose=False).fit(X, d)
+    model = DDFA(3, discriminator=DomainDiscriminator(**{**FAST, "epochs": 15}),
+                 refine_rounds=1, random_state=0, verbose=False).fit(X, d)
+    (round_1,) = model.refine_history_
+    assert round_1["clusters"] == model.n_clusters_ and round_1["network_epochs"] >= 1
+    assert round_1["log_likelihood"] == model.solver_.log_likelihood_
+    assert 0 <= round_1["prior_change_l1"] < 1
     text = report(model, (X, d), tmp_path / "d.html",
                   truth={"domain_topic": P, "labels": y}).read_text(encoding="utf-8")
     assert '<section id="ddfa">' in text and "p(d|x) simplex" in text
+    assert "<h3>refinement rounds</h3>" in text and "prior_change_l1" in text
     assert "clustering space" in text and str(model.n_clusters_) in text
     assert "top clusters by p(x|y)" in text
     acc = matched_accuracy(y, model.predict(X, d))

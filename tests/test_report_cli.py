@@ -86,7 +86,8 @@ def test_report_command_ddfa_needs_domains(tmp_path, capsys):
                         "-k", "2", "--epochs", "3", "--out", str(tmp_path / "o"),
                         "--report", str(tmp_path / "fit.html"), "-q"], capsys)
     assert code == 0, err
-    assert '<section id="ddfa">' in (tmp_path / "fit.html").read_text(encoding="utf-8")
+    page = (tmp_path / "fit.html").read_text(encoding="utf-8")
+    assert '<section id="ddfa">' in page and "No refinement rounds" in page
     model = str(tmp_path / "o" / "model")
     code, _, err = run(["report", model, str(tmp_path / "X.npy"), "-q"], capsys)
     assert code == 2 and "--domains" in err
