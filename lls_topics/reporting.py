@@ -99,6 +99,11 @@ def report(model: Any, data: Any, path: str | os.PathLike, *, truth: Any = None,
         raise ValueError(f"relevance_lambda must be in [0, 1], got {relevance_lambda!r}")
     view = _view(model, data)
     parsed_truth = None if truth is None else _parse_truth(truth, view)
+    try:
+        import matplotlib  # noqa: F401  (every figure needs it)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("lls_topics.report needs matplotlib: pip install "
+                          "'lls-topics[plot]'") from exc
     band = None if bootstrap is None else _parse_bootstrap(bootstrap, view)
     fd, tmp = _open_temp(out)
     try:
