@@ -6,8 +6,9 @@
   the digits LLS problem of ``load_digits_lls`` (20 domains, alpha 3, seed 0), with
   the truth.
 
-Each page is opened in headless chromium (see ``tests/browser.py``) and its top
-``--height`` pixels are saved. ``--html DIR`` keeps the HTML files too.
+Each page is opened in headless chromium (see ``tests/browser.py``) and ``--height``
+pixels are saved: the Lee page from its top (summary, heatmap, labels), the digits page
+from its diagnostics (the DDFA section with the p(d|x) simplex, and the truth). ``--html DIR`` keeps the HTML files too.
 
 Usage::
 
@@ -68,12 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         where = args.html or tmp
-        pages = {"report_lee": lee_report, "report_digits": digits_report}
-        for name, make in pages.items():
+        # page name -> (how to make it, the section the screenshot starts at)
+        pages = {"report_lee": (lee_report, None),
+                 "report_digits": (digits_report, "diagnostics")}
+        for name, (make, _) in pages.items():
             make(os.path.join(where, f"{name}.html"))
         with chromium(1200, args.height) as driver:
-            for name in pages:
+            for name, (_, section) in pages.items():
                 driver.get("file://" + os.path.abspath(os.path.join(where, f"{name}.html")))
+                if section:
+                    driver.execute_script(f"document.getElementById('{section}')"
+                                          ".scrollIntoView()")
                 png = os.path.join(args.out, f"{name}.png")
                 driver.save_screenshot(png)
                 print(f"wrote {png}")
