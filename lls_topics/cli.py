@@ -246,23 +246,25 @@ def _maybe_float(v: Any) -> float | None:
         return None
 
 
-def _check_report_path(path: str | None) -> None:
-    """Fail before fitting when ``--report`` cannot be written there."""
+def _check_report_path(path: str | None, option: str = "--report") -> None:
+    """Fail before any work when the report cannot be written at ``path``."""
     if path is not None:
-        from .reporting import _check_path
+        from .reporting import check_report_path
 
         try:
-            _check_path(path)
+            check_report_path(path)
         except ValueError as exc:
-            raise CLIError(f"--report: {one_line(exc)}") from None
+            raise CLIError(f"{option}: {one_line(exc)}") from None
 
 
 def _write_report(model: Any, data: Any, path: str | None, fit_seconds: float | None,
                   n_top: int) -> None:
     if path is None:
         return
-    _plotting()
+    from . import plotting
     from .reporting import report
+
+    plotting.use_file_backend()
 
     # a ValueError (data that does not match the model) is an input error: exit 2
     out = report(model, data, path, fit_seconds=fit_seconds, n_top=max(1, n_top))
@@ -282,7 +284,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .persistence import load_estimator
 
     log = _Log(args.quiet)
-    _check_report_path(args.out)
+    _check_report_path(args.out, "--out")
     model_dir = require_file(args.model, "MODEL_DIR")
     try:
         model = load_estimator(model_dir)

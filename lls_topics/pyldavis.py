@@ -35,14 +35,14 @@ def to_pyldavis(model: Any, data: Any, **kwargs: Any) -> Any:
     pyLDAvis.PreparedData
         Show it with ``pyLDAvis.display`` or save it with ``pyLDAvis.save_html``.
     """
-    from .reporting import _view
+    from .reporting import fitted_view
 
     try:
         import pyLDAvis
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("to_pyldavis needs pyLDAvis: pip install 'lls-topics[pyldavis]'") \
             from exc
-    view = _view(model, data)
+    view = fitted_view(model, data)
     if view.kind != "discrete":
         raise ValueError("model must be a discrete solver (AnchorSolver, NMFSolver, "
                          "LDASolver); DDFA's inputs are continuous")

@@ -21,7 +21,8 @@ import scipy.sparse as sp
 from . import _report_html as H
 from ._validation import check_count_matrix, check_distribution_matrix
 
-__all__ = ["report"]
+__all__ = ["report", "check_report_path", "fitted_view", "FittedView", "domain_order",
+           "relevance"]
 
 #: at most this many samples are drawn in DDFA's p(d|x) simplex
 _SIMPLEX_POINTS = 2000
@@ -34,7 +35,7 @@ _NEGLIGIBLE = 1e-6
 _MIN_EXCLUSIVITY = 0.9
 
 
-class _View(NamedTuple):
+class FittedView(NamedTuple):
     """The model's factors and the data they were checked against."""
 
     kind: str                  # "discrete" or "ddfa"
@@ -91,13 +92,13 @@ def report(model: Any, data: Any, path: str | os.PathLike, *, truth: Any = None,
         For an unfitted model, data whose shape disagrees with the model, a truth or
         bootstrap of the wrong shape, or a path that cannot be written.
     """
-    out = _check_path(path)
+    out = check_report_path(path)
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
         raise ValueError(f"n_top must be an int >= 1, got {n_top!r}")
     lam = float(relevance_lambda)
     if not 0.0 <= lam <= 1.0:
         raise ValueError(f"relevance_lambda must be in [0, 1], got {relevance_lambda!r}")
-    view = _view(model, data)
+    view = fitted_view(model, data)
     parsed_truth = None if truth is None else _parse_truth(truth, view)
     try:
         import matplotlib  # noqa: F401  (every figure needs it)
@@ -122,7 +123,8 @@ def report(model: Any, data: Any, path: str | os.PathLike, *, truth: Any = None,
 
 
 # ---------------------------------------------------------------------------- checks
-def _check_path(path: Any) -> Path:
+def check_report_path(path: Any) -> Path:
+    """``path`` as a Path, or a ValueError when its folder is missing or it is a folder."""
     try:
         out = Path(os.fspath(path))
     except TypeError:
@@ -147,8 +149,14 @@ def _is_ddfa(model: Any) -> bool:
     return hasattr(model, "cluster_topic_") or hasattr(model, "discriminator_")
 
 
-def _view(model: Any, data: Any) -> _View:
-    """Check that ``model`` is fitted and ``data`` matches it; gather what the page shows."""
+def fitted_view(model: Any, data: Any) -> FittedView:
+    """Check that ``model`` is fitted and ``data`` matches it; gather what the page shows.
+
+    Raises
+    ------
+    ValueError
+        For an unfitted model or data whose shape or domains disagree with it.
+    """
     if not hasattr(model, "get_params") or not hasattr(model, "fit"):
         raise ValueError(f"model must be a fitted lls_topics solver or DDFA, got "
                          f"{type(model).__name__}")
@@ -161,7 +169,7 @@ def _view(model: Any, data: Any) -> _View:
     return _ddfa_view(model, data) if _is_ddfa(model) else _discrete_view(model, data)
 
 
-def _discrete_view(model: Any, data: Any) -> _View:
+def _discrete_view(model: Any, data: Any) -> FittedView:
     from .corpus import DomainCorpus
 
     A = np.asarray(model.topic_word_, dtype=np.float64)
@@ -192,12 +200,12 @@ def _discrete_view(model: Any, data: Any) -> _View:
     vocab = [str(v) for v in vocab] if vocab is not None else [str(i) for i in
                                                                range(A.shape[1])]
     n = float(counts.sum())
-    return _View("discrete", P, A, ids, np.asarray(counts.sum(axis=1)).ravel(), vocab,
+    return FittedView("discrete", P, A, ids, np.asarray(counts.sum(axis=1)).ravel(), vocab,
                  np.asarray(counts.sum(axis=0)).ravel(),
                  f"{P.shape[0]:,} domains x {A.shape[1]:,} inputs", n)
 
 
-def _ddfa_view(model: Any, data: Any) -> _View:
+def _ddfa_view(model: Any, data: Any) -> FittedView:
     from .corpus import map_domain_ids
 
     if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -217,7 +225,7 @@ def _ddfa_view(model: Any, data: Any) -> _View:
     A = np.asarray(model.cluster_topic_, dtype=np.float64)
     P = np.asarray(model.domain_topic_, dtype=np.float64)
     vocab = [f"cluster {c}" for c in range(A.shape[1])]
-    return _View("ddfa", P, A, ids, np.asarray(model.domain_sizes_, dtype=np.float64), vocab,
+    return FittedView("ddfa", P, A, ids, np.asarray(model.domain_sizes_, dtype=np.float64), vocab,
                  None, f"{X.shape[0]:,} samples x {int(np.prod(X.shape[1:])):,} features, "
                  f"{P.shape[0]:,} domains", float(X.shape[0]), X, rows)
 
@@ -230,7 +238,7 @@ class _Truth(NamedTuple):
     domains: Any = None
 
 
-def _parse_truth(truth: Any, view: _View) -> _Truth:
+def _parse_truth(truth: Any, view: FittedView) -> _Truth:
     if isinstance(truth, Mapping):
         get = truth.get
     elif hasattr(truth, "domain_topic"):
@@ -273,7 +281,7 @@ def _parse_truth(truth: Any, view: _View) -> _Truth:
     return _Truth(P, A, labels, tokens, domains)
 
 
-def _parse_bootstrap(bootstrap: Any, view: _View) -> tuple[np.ndarray, np.ndarray]:
+def _parse_bootstrap(bootstrap: Any, view: FittedView) -> tuple[np.ndarray, np.ndarray]:
     try:
         low = np.asarray(bootstrap.domain_topic_low_, dtype=np.float64)
         high = np.asarray(bootstrap.domain_topic_high_, dtype=np.float64)
@@ -321,7 +329,7 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return cand[np.lexsort((cand, -scores[cand]))]
 
 
-def _anchors(model: Any, view: _View) -> list[np.ndarray] | None:
+def _anchors(model: Any, view: FittedView) -> list[np.ndarray] | None:
     """Anchor inputs of each of the model's labels, or None."""
     if view.kind == "ddfa":
         solver = getattr(model, "solver_", None)
@@ -344,7 +352,7 @@ def _condition(P: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- sections
-def _build(model: Any, view: _View, truth: _Truth | None, band: Any, title: str | None,
+def _build(model: Any, view: FittedView, truth: _Truth | None, band: Any, title: str | None,
            fit_seconds: float | None, n_top: int, lam: float) -> str:
     from . import __version__
 
@@ -377,7 +385,7 @@ def _param_text(v: Any) -> str:
     return type(v).__name__
 
 
-def _summary(model: Any, view: _View, fit_seconds: float | None, version: str) -> str:
+def _summary(model: Any, view: FittedView, fit_seconds: float | None, version: str) -> str:
     if fit_seconds is None:
         fit_seconds = getattr(model, "fit_seconds_", None)
     ll = getattr(model, "log_likelihood_", None)
@@ -399,7 +407,7 @@ def _summary(model: Any, view: _View, fit_seconds: float | None, version: str) -
     return _section("summary", "Summary", content)
 
 
-def _mix_section(view: _View, order: np.ndarray, band: Any) -> str:
+def _mix_section(view: FittedView, order: np.ndarray, band: Any) -> str:
     P = view.domain_topic
     fig = _heatmaps(None, P, view, order)
     fig.axes[0].set_title("$p_d(y)$, domains ordered by a clustering of their label mix")
@@ -411,7 +419,7 @@ def _mix_section(view: _View, order: np.ndarray, band: Any) -> str:
     return _section("mix", "Label mix across domains", content)
 
 
-def _heatmaps(true: np.ndarray | None, P: np.ndarray, view: _View, order: np.ndarray) -> Any:
+def _heatmaps(true: np.ndarray | None, P: np.ndarray, view: FittedView, order: np.ndarray) -> Any:
     """p_d(y) (beside the aligned truth), domains in ``order``, at most 6 inches high."""
     import matplotlib.pyplot as plt
 
@@ -456,7 +464,7 @@ def _interval_figure(P: np.ndarray, band: tuple[np.ndarray, np.ndarray],
     return fig
 
 
-def _label_section(model: Any, view: _View, prior: np.ndarray, n_top: int,
+def _label_section(model: Any, view: FittedView, prior: np.ndarray, n_top: int,
                    lam: float) -> str:
     A = view.topic_word
     k = A.shape[0]
@@ -499,7 +507,7 @@ def _label_section(model: Any, view: _View, prior: np.ndarray, n_top: int,
 
 
 def _anchor_block(y: int, anchors: list[np.ndarray] | None, A: np.ndarray,
-                  prior: np.ndarray, px: np.ndarray, view: _View, noun: str) -> str:
+                  prior: np.ndarray, px: np.ndarray, view: FittedView, noun: str) -> str:
     with np.errstate(divide="ignore", invalid="ignore"):
         excl = np.where(px > 0, prior[y] * A[y] / np.where(px > 0, px, 1.0), 0.0)
     if anchors is not None:
@@ -521,7 +529,7 @@ def _anchor_block(y: int, anchors: list[np.ndarray] | None, A: np.ndarray,
     return f"<h3>{H.esc(heading)}</h3>" + H.table(header, rows, bars={1: 1.0})
 
 
-def _diagnostics_section(model: Any, view: _View, prior: np.ndarray) -> str:
+def _diagnostics_section(model: Any, view: FittedView, prior: np.ndarray) -> str:
     P = view.domain_topic
     D, k = P.shape
     cond = _condition(P)
@@ -567,8 +575,8 @@ def _model_diagnostics(model: Any) -> str:
     result = method()
     if hasattr(result, "to_dict") and callable(result.to_dict):
         result = result.to_dict()
-    elif hasattr(result, "_asdict"):
-        result = result._asdict()
+    elif hasattr(result, "_fields"):  # a namedtuple
+        result = dict(zip(result._fields, result))
     elif hasattr(result, "__dataclass_fields__"):
         import dataclasses
 
@@ -591,7 +599,7 @@ def _model_diagnostics(model: Any) -> str:
     return H.key_values(items) + "".join(f'<div class="warn">{H.esc(n)}</div>' for n in notes)
 
 
-def _ddfa_section(model: Any, view: _View, truth: _Truth | None) -> str:
+def _ddfa_section(model: Any, view: FittedView, truth: _Truth | None) -> str:
     from .plotting import label_vertices, plot_simplex
 
     n = view.X.shape[0]
@@ -633,7 +641,7 @@ def _ddfa_section(model: Any, view: _View, truth: _Truth | None) -> str:
     return _section("ddfa", "DDFA: discriminator, clusters, refinement", content)
 
 
-def _truth_section(model: Any, view: _View, truth: _Truth, order: np.ndarray) -> str:
+def _truth_section(model: Any, view: FittedView, truth: _Truth, order: np.ndarray) -> str:
     from .metrics import align_labels, matched_accuracy, topic_l1
 
     P_true, P = truth.domain_topic, view.domain_topic
