@@ -588,15 +588,24 @@ def _model_diagnostics(model: Any) -> str:
         if key in ("warnings", "messages") and isinstance(value, (list, tuple)):
             notes += [str(v) for v in value]
             continue
-        arr = np.asarray(value) if not isinstance(value, (str, Mapping)) else None
-        if arr is not None and arr.dtype.kind in "biuf" and arr.ndim >= 1:
-            flat = arr.ravel()
-            text = ", ".join(H.fmt(v, 3) for v in flat[:12]) + (" ..." if flat.size > 12
-                                                               else "")
-        else:
-            text = H.fmt(value) if not isinstance(value, Mapping) else str(dict(value))[:200]
-        items.append((str(key), text))
+        items.append((str(key), _value_text(value)))
     return H.key_values(items) + "".join(f'<div class="warn">{H.esc(n)}</div>' for n in notes)
+
+
+def _value_text(value: Any, limit: int = 12) -> str:
+    """A short text for a diagnostic: numbers, lists of numbers or of tuples (pairs)."""
+    if isinstance(value, Mapping):
+        return str(dict(value))[:200]
+    if isinstance(value, str) or np.ndim(value) == 0:
+        return H.fmt(value)
+    arr = np.asarray(value)
+    if arr.size == 0:
+        return "none"
+    if arr.dtype.kind not in "biuf" or arr.ndim > 2:
+        return str(value)[:200]
+    parts = [H.fmt(v, 3) for v in arr[:limit]] if arr.ndim == 1 else \
+        ["(" + ", ".join(H.fmt(v, 3) for v in row) + ")" for row in arr[:limit]]
+    return ", ".join(parts) + (" ..." if len(arr) > limit else "")
 
 
 def _ddfa_section(model: Any, view: FittedView, truth: _Truth | None) -> str:

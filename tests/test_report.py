@@ -183,11 +183,13 @@ def test_ddfa_report(tmp_path):
 def test_model_diagnostics_are_shown(problem, anchor, tmp_path, monkeypatch):
     monkeypatch.setattr(type(anchor), "diagnostics", lambda self: {
         "min_singular_value": 0.125, "gaps": np.array([0.5, 0.25]),
+        "collinear_pairs": [(0, 3), (1, 2)], "empty": [],
         "warnings": ["domains 3 and 4 are collinear"]}, raising=False)
     text = report(anchor, problem.corpus, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "the model's own diagnostics" in text
     assert "min_singular_value" in text and "0.125" in text and "0.5, 0.25" in text
     assert "domains 3 and 4 are collinear" in text
+    assert "(0, 3), (1, 2)" in text and "<td>empty</td><td>none</td>" in text
 
 
 def test_to_pyldavis(problem, anchor):
