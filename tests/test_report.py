@@ -156,8 +156,8 @@ def test_ddfa_report(tmp_path):
     from lls_topics import DDFA, DomainDiscriminator
     from test_ddfa import FAST, blobs
 
-    X, y, d, P = blobs(k=3, D=6, n_per_domain=80, seed=1)
-    model = DDFA(3, discriminator=DomainDiscriminator(**{**FAST, "epochs": 15}),
+    X, y, d, P = blobs(k=3, D=6, n_per_domain=60, seed=1)
+    model = DDFA(3, discriminator=DomainDiscriminator(**{**FAST, "epochs": 8}),
                  refine_rounds=1, random_state=0, verbose=False).fit(X, d)
     (round_1,) = model.refine_history_
     assert round_1["clusters"] == model.n_clusters_ and round_1["network_epochs"] >= 1
