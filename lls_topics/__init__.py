@@ -30,6 +30,8 @@ _LAZY = {
     "IdentifiabilityWarning": "lls_topics.solvers.base",
     "select_n_topics": "lls_topics.selection",
     "bootstrap": "lls_topics.uncertainty",
+    "report": "lls_topics.reporting",
+    "to_pyldavis": "lls_topics.pyldavis",
 }
 
 #: subpackages and modules reachable as attributes of the package
