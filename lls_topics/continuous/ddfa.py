@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_identifiable, check_int, check_random_state, check_same_length
 from ..corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
-from ..metrics import align_labels
+from ..metrics import align_labels, prior_l1
+from ..solvers.base import IdentifiabilityWarning
 from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .discretize import SPACES, Discretizer
@@ -208,6 +210,12 @@ class DDFA(BaseEstimator):
         The kept refinement round (0: a first-pass model).
     n_choice_rows_ : int
         Held-out rows that scored the candidates.
+    refine_history_ : list of dict
+        One entry per refinement round run: ``clusters``, ``network_epochs`` (the label
+        network's), ``log_likelihood`` (the solver's, per sample) and
+        ``prior_change_l1`` (mean absolute change of p_d(y) per entry, labels aligned,
+        against the p_d(y) the round's network was trained through). Empty when no
+        round ran.
     domain_signal_ : float
         The discriminator's :func:`domain_signal` (a diagnostic; no choice uses it).
     """
@@ -349,11 +357,62 @@ class DDFA(BaseEstimator):
         _, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
         return self._fit_rest(discriminator, X, rows, X_val, rows_val, ids, s_clu, s_sol)
 
+    def select_n_topics(self, X: Any, domains: Any, candidates: Any = range(2, 21), *,
+                        X_val: Any = None, d_val: Any = None, cv: int = 5,
+                        random_state: Any = None) -> Any:
+        """Choose ``n_topics`` on the domain-by-cluster counts, one discriminator for all k.
+
+        The discriminator is trained once and the samples clustered once (with
+        this estimator's settings and the vocabulary that the largest candidate
+        would get); then :func:`lls_topics.select_n_topics` scores every candidate
+        on those counts with this estimator's solver. Refit with the chosen k,
+        reusing the network: ``ddfa.set_params(n_topics=res.best_)
+        .fit_with_discriminator(res.discriminator_, X, domains)``.
+
+        Parameters
+        ----------
+        X, domains, X_val, d_val : as in :meth:`fit`
+        candidates : iterable of int, default=range(2, 21)
+            Those above the number of domains are dropped.
+        cv : int, default=5
+            Folds of each domain's samples.
+        random_state : int, Generator or None
+            Seeds the sample folds and the solvers (the network follows this
+            estimator's ``random_state``).
+
+        Returns
+        -------
+        SelectionResult
+            As :func:`lls_topics.select_n_topics`, plus ``discriminator_`` (the
+            trained discriminator) and ``n_clusters_`` (the vocabulary size used).
+        """
+        from ..selection import select_n_topics
+
+        ids, rows = encode_domains(domains, "domains")
+        cand = [check_int(k, "candidates", minimum=1) for k in candidates]
+        usable = [k for k in cand if k <= len(ids)]
+        if not usable:
+            raise ValueError(f"candidates must include a k between 1 and the number of "
+                             f"domains ({len(ids)}), got {cand}")
+        probe = clone(self).set_params(n_topics=max(usable), refine_rounds=0)
+        with warnings.catch_warnings():
+            # the largest candidate is often too many labels: its warnings are no news
+            warnings.simplefilter("ignore", IdentifiabilityWarning)
+            probe.fit(X, domains, X_val, d_val)
+        if X_val is not None:
+            rows = np.concatenate([rows, _validation_rows(X_val, d_val, ids)[1]])
+        counts = DomainCorpus.from_tokens(probe.discretizer_.labels_.astype(np.int64), rows,
+                                          n_words=probe.n_clusters_)
+        res = select_n_topics(counts, usable, solver=self.solver, cv=cv,
+                              random_state=random_state, verbose=bool(self.verbose))
+        res.discriminator_ = probe.discriminator_
+        res.n_clusters_ = probe.n_clusters_
+        return res
+
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .policy import (choose_candidate, first_pass_candidates,
-                                        split_heldout)
+        from .policy import choose_candidate, first_pass_candidates, split_heldout
 
         k = int(self.n_topics)
         D = len(ids)
@@ -428,6 +487,7 @@ class DDFA(BaseEstimator):
         self.posterior_ = cands[best]["posterior"]
         self.space_ = cands[best]["space"]
         self.n_rounds_ = 0
+        self.refine_history_ = []
         n_rounds = self._n_rounds(choice_pos)
         if n_rounds > 0:
             self._refine(cands[best], disc, X, X_val, rows, all_rows, counted, feats,
@@ -558,6 +618,11 @@ class DDFA(BaseEstimator):
                 kept = not auto or keep_round(current["loglik"], cand["loglik"])
             cand["seconds"] = time.perf_counter() - t0
             self.rounds_.append(self._round_record(cand, kept, current))
+            self.refine_history_.append({
+                "clusters": m, "network_epochs": int(net.n_epochs_),
+                "log_likelihood": float(cand["solver"].log_likelihood_),
+                "prior_change_l1": prior_l1(prev["domain_topic"], cand["domain_topic"],
+                                            per_entry=True)})
             prev = cand
             if kept:
                 for rec in self.rounds_[:-1]:
