@@ -283,10 +283,11 @@ def warm_up() -> None:
 
 
 def run(datasets: list[str], settings: list[str], seeds: list[int], variants: dict,
-        epochs: int, model: str = "auto") -> tuple[dict, dict]:
+        epochs: int, model: str = "auto", checkpoint: Any = None) -> tuple[dict, dict]:
     """Return (results, rounds): results[(ds, setting)][method] -> list of
     (acc, L1(P)/entry, secs); rounds[(ds, setting)][method] -> list of per-round
-    seconds (only methods that report them)."""
+    seconds (only methods that report them). ``checkpoint(results, rounds)`` is called
+    after every setting, so that a killed run keeps what it finished."""
     results: dict = defaultdict(lambda: defaultdict(list))
     rounds: dict = defaultdict(lambda: defaultdict(list))
     warm_up()
@@ -320,7 +321,17 @@ def run(datasets: list[str], settings: list[str], seeds: list[int], variants: di
                 pred, t = oracle(b, k, seed, epochs, kind)
                 res["oracle"].append((matched_accuracy(b.y_test, pred), np.nan, t))
                 print(f"# {ds} {name} seed={seed} done", file=sys.stderr, flush=True)
+            if checkpoint is not None:
+                checkpoint(results, rounds)
     return results, rounds
+
+
+def write_json(path: str, meta: dict, results: dict, rounds: dict) -> None:
+    raw = {f"{ds}/{name}": {m: [list(map(float, r)) for r in v] for m, v in res.items()}
+           for (ds, name), res in results.items()}
+    per_round = {f"{ds}/{name}": dict(res) for (ds, name), res in rounds.items()}
+    with open(path, "w") as fh:
+        json.dump({**meta, "results": raw, "round_times": per_round}, fh, indent=1)
 
 
 def medians(res: dict) -> dict:
@@ -473,8 +484,10 @@ def main(argv: list[str] | None = None) -> None:
         variants.update(parse_variant(v) for v in args.variant)
         meta = {"epochs": args.epochs, "seeds": seeds, "model": args.model,
                 "variants": variants}
+        save = None if not args.json else \
+            (lambda res, rnd: write_json(args.json, meta, res, rnd))
         results, rounds = run(members(args.datasets, args.quick), settings,
-                              list(range(seeds)), variants, args.epochs, args.model)
+                              list(range(seeds)), variants, args.epochs, args.model, save)
     report(results)
     print()
     for name in meta["variants"]:
@@ -483,12 +496,7 @@ def main(argv: list[str] | None = None) -> None:
         print()
         report_rounds(rounds)
     if args.json:
-        raw = {f"{ds}/{name}": {m: [list(map(float, r)) for r in v] for m, v in res.items()}
-               for (ds, name), res in results.items()}
-        per_round = {f"{ds}/{name}": {m: v for m, v in res.items()}
-                     for (ds, name), res in rounds.items()}
-        with open(args.json, "w") as fh:
-            json.dump({**meta, "results": raw, "round_times": per_round}, fh, indent=1)
+        write_json(args.json, meta, results, rounds)
 
 
 def merge_results(paths: list[str]) -> tuple[dict, dict, dict]:
