@@ -83,10 +83,12 @@ def test_report_command_ddfa_needs_domains(tmp_path, capsys):
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "d.npy", d)
     code, _, err = run(["fit-continuous", str(tmp_path / "X.npy"), str(tmp_path / "d.npy"),
-                        "-k", "2", "--epochs", "3", "--out", str(tmp_path / "o"),
-                        "--report", str(tmp_path / "fit.html"), "-q"], capsys)
+                        "-k", "2", "--epochs", "3", "--refine-rounds", "0", "--out",
+                        str(tmp_path / "o"), "--report", str(tmp_path / "fit.html"), "-q"],
+                       capsys)
     assert code == 0, err
     page = (tmp_path / "fit.html").read_text(encoding="utf-8")
+    # refinement runs by default; with --refine-rounds 0 the page says there was none
     assert '<section id="ddfa">' in page and "No refinement rounds" in page
     model = str(tmp_path / "o" / "model")
     code, _, err = run(["report", model, str(tmp_path / "X.npy"), "-q"], capsys)

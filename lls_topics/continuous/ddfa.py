@@ -483,7 +483,8 @@ class DDFA(BaseEstimator):
         else:
             best = 0
         self.rounds_ = [self._round_record(c, i == best, cands[0]) for i, c in enumerate(cands)]
-        self._set_state(cands[best])
+        # the rounds may replace this model: its warnings wait for the final choice
+        self._set_state(cands[best], warn=False)
         self.posterior_ = cands[best]["posterior"]
         self.space_ = cands[best]["space"]
         self.n_rounds_ = 0
@@ -492,6 +493,8 @@ class DDFA(BaseEstimator):
         if n_rounds > 0:
             self._refine(cands[best], disc, X, X_val, rows, all_rows, counted, feats,
                          train_pos, stop_pos, choice_pos, n_rounds, s_clu, s_sol)
+        else:
+            self._set_state(cands[best])
         self.round_times_ = [r["seconds"] for r in self.rounds_ if r["round"] > 0]
         self.domain_ids_ = ids
         self.n_domains_ = D
@@ -538,7 +541,10 @@ class DDFA(BaseEstimator):
         # lls_topics.continuous.policy.first_pass_candidates)
         return self._adjusted_with(c["domain_topic"], proba[pos], None)
 
-    def _set_state(self, c: dict) -> None:
+    def _set_state(self, c: dict, warn: bool = True) -> None:
+        if warn:
+            for text in c.get("warnings", []):
+                warnings.warn(text, IdentifiabilityWarning, stacklevel=4)
         self.discretizer_ = c["discretizer"]
         self.solver_ = c["solver"]
         self.domain_topic_ = c["domain_topic"]
@@ -552,11 +558,20 @@ class DDFA(BaseEstimator):
         D = len(self.domain_sizes_)
         corpus = DomainCorpus.from_tokens(tokens, rows, n_words=m)
         solver = self._make_solver(seed)
-        solver.fit(corpus)
+        # a candidate's identifiability warnings are news only if it is kept: they are
+        # held back and re-issued for the kept model (see _set_state)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", IdentifiabilityWarning)
+            solver.fit(corpus)
+        held = [w for w in caught if issubclass(w.category, IdentifiabilityWarning)]
+        for w in caught:
+            if w not in held:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         P = np.zeros((D, int(self.n_topics)))
         P[np.asarray(solver.domain_ids_, dtype=np.int64)] = solver.domain_topic_
         return {"solver": solver, "domain_topic": P,
-                "cluster_topic": np.asarray(solver.topic_word_)}
+                "cluster_topic": np.asarray(solver.topic_word_),
+                "warnings": [str(w.message) for w in held]}
 
     def _refine(self, first: dict, disc: Any, X: Any, X_val: Any, rows: np.ndarray,
                 all_rows: np.ndarray, counted: np.ndarray, feats: Any, train_pos: np.ndarray,
@@ -629,8 +644,8 @@ class DDFA(BaseEstimator):
                     rec["kept"] = False
                 current = cand
                 self.n_rounds_ = r
+        self._set_state(current)
         if current is not first:
-            self._set_state(current)
             self.space_ = current["space"]
             self.posterior_ = current["posterior"]
 
