@@ -81,6 +81,14 @@ class DomainCorpus:
     counts : scipy.sparse.csr_matrix of shape (n_domains, n_words)
     domain_ids : ndarray of shape (n_domains,)
     vocabulary : list of length n_words
+
+    Examples
+    --------
+    >>> C = DomainCorpus([[3, 0, 1], [0, 2, 2]], domain_ids=["north", "south"])
+    >>> C.n_domains, C.n_words, C.domain_sizes.tolist()
+    (2, 3, [4, 4])
+    >>> C.domain_index(["south", "north", "south"]).tolist()
+    [1, 0, 1]
     """
 
     def __init__(self, counts: Any, domain_ids: Sequence[Hashable] | None = None,
@@ -129,6 +137,12 @@ class DomainCorpus:
         Returns
         -------
         DomainCorpus
+
+        Examples
+        --------
+        >>> C = DomainCorpus.from_tokens([0, 2, 2, 1], ["a", "b", "b", "a"])
+        >>> C.counts.toarray().tolist()
+        [[1, 1, 0], [0, 0, 2]]
         """
         tok = check_tokens(tokens, "tokens")
         if not hasattr(domains, "__len__"):

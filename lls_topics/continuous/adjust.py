@@ -198,6 +198,14 @@ def adjust_posterior(p_d_given_x: Any, domain_topic: Any, domain_sizes: Any = No
     ndarray of shape (n_samples, n_topics)
         p_d(y|x) (or p(y|x) without ``domains``); rows are non-negative and sum to 1
         (except p(y|x) with ``"pinv-uniform"``, which may be negative).
+
+    Examples
+    --------
+    >>> P = np.array([[0.8, 0.2], [0.3, 0.7]])             # p_d(y), two domains
+    >>> p_d_given_x = np.array([[8 / 11, 3 / 11], [2 / 9, 7 / 9]])  # p(d|y=0), p(d|y=1)
+    >>> adjust_posterior(p_d_given_x, P).round(3)  # equal domain sizes by default
+    array([[1., 0.],
+           [0., 1.]])
     """
     Y = label_posterior(p_d_given_x, domain_topic, domain_sizes, method=method,
                         max_iter=max_iter, tol=tol)

@@ -196,6 +196,21 @@ class DDFA(BaseEstimator):
     feature_share_ : float or None
         With ``space="auto"``: held-out I(cluster; domain) of feature clusters over
         that of discriminator clusters (None where it was not needed).
+
+    Examples
+    --------
+    >>> from lls_topics import DDFA, DomainDiscriminator
+    >>> rng = np.random.default_rng(0)
+    >>> P = rng.dirichlet(np.ones(2), size=4)                    # p_d(y), four domains
+    >>> domains = np.repeat(np.arange(4), 150)
+    >>> y = (rng.random(600) < P[domains, 1]).astype(int)         # latent labels
+    >>> X = rng.normal(size=(600, 2)) + 4 * y[:, None]
+    >>> disc = DomainDiscriminator(hidden=(16,), epochs=10, random_state=0, verbose=False)
+    >>> model = DDFA(2, n_clusters=6, discriminator=disc, space="both", random_state=0,
+    ...              verbose=False)
+    >>> proba = model.fit(X, domains).predict_proba(X, domains)
+    >>> proba.shape, model.domain_topic_.shape
+    ((600, 2), (4, 2))
     """
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,

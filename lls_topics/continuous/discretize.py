@@ -59,6 +59,14 @@ class Discretizer(BaseEstimator):
         Centers in the clustering space.
     cluster_sizes_ : ndarray of shape (n_clusters,)
         Training samples per cluster.
+
+    Examples
+    --------
+    >>> from lls_topics import Discretizer
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> labels = Discretizer(2, space="features", random_state=0).fit_predict(X)
+    >>> bool(labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2])
+    True
     """
 
     def __init__(self, n_clusters: int, *, method: str = "kmeans",

@@ -116,6 +116,19 @@ class DomainDiscriminator(BaseEstimator):
     best_epoch_ : int
     history_ : dict of lists
         ``train_loss`` and ``val_loss`` per epoch.
+
+    Examples
+    --------
+    >>> from lls_topics import DomainDiscriminator
+    >>> rng = np.random.default_rng(0)
+    >>> domains = rng.integers(0, 2, 200)
+    >>> X = rng.normal(size=(200, 2)) + 3 * domains[:, None]   # the domains are separable
+    >>> disc = DomainDiscriminator(hidden=(16,), epochs=30, random_state=0, verbose=False)
+    >>> proba = disc.fit(X, domains).predict_proba(X)
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+    ((200, 2), True)
+    >>> float((proba.argmax(axis=1) == domains).mean()) > 0.8
+    True
     """
 
     def __init__(self, model: Any = None, *, hidden: tuple[int, ...] = (256, 256),

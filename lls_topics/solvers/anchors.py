@@ -103,6 +103,15 @@ def find_anchors(Q: Any, n_topics: int, *, word_counts: Any = None, method: str 
     residuals : ndarray of shape (k,)
         Residual norm of each pick (a vertex's distance from the span, or hull,
         of the earlier picks); a sharp drop after the true ``k`` suggests ``k``.
+
+    Examples
+    --------
+    >>> from lls_topics import make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=2000, random_state=0)
+    >>> Q, word_counts = word_profiles(prob.corpus.counts)
+    >>> anchors, residuals = find_anchors(Q, 5, word_counts=word_counts)
+    >>> anchors.shape, bool(np.all(np.diff(residuals) <= 0))  # residuals shrink
+    ((5,), True)
     """
     Q = sp.csr_matrix(Q, dtype=np.float64)
     V, D = Q.shape
@@ -321,6 +330,16 @@ def recover_topics(counts: Any, anchors: Any, *, loss: str = "l2", backend: str 
     domain_topic : ndarray (n_domains, k); rows sum to 1
     topic_word : ndarray (k, n_words); rows sum to 1
     word_topic : ndarray (n_words, k); p(y|x), rows sum to 1 (uniform where unseen)
+
+    Examples
+    --------
+    >>> from lls_topics import make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=2000, random_state=0)
+    >>> Q, word_counts = word_profiles(prob.corpus.counts)
+    >>> anchors, _ = find_anchors(Q, 5, word_counts=word_counts)
+    >>> P, A, _ = recover_topics(prob.corpus.counts, anchors)
+    >>> P.shape, A.shape, bool(np.allclose(A.sum(axis=1), 1))
+    ((20, 5), (5, 200), True)
     """
     if loss not in ("l2", "kl"):
         raise ValueError(f"loss must be 'l2' or 'kl', got {loss!r}")

@@ -258,6 +258,12 @@ def fit_domain_topic(counts: Any, A: np.ndarray, *, max_iter: int = 1000, tol: f
     Returns
     -------
     ndarray of shape (D, k); rows sum to 1.
+
+    Examples
+    --------
+    >>> A = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])   # p(x|y), two labels
+    >>> fit_domain_topic(np.array([[30, 40, 10]]), A).round(2)
+    array([[0.75, 0.25]])
     """
     data = counts if isinstance(counts, CountData) else CountData(counts)
     k = A.shape[0]

@@ -128,6 +128,16 @@ class LDASolver(BaseTopicSolver):
         Passes run.
     converged_ : bool
         Whether ``tol`` was met within ``passes``.
+
+    Examples
+    --------
+    >>> from lls_topics import LDASolver, make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=500, random_state=0)
+    >>> solver = LDASolver(5, passes=5, tol=0, random_state=0).fit(prob.corpus)
+    >>> solver.domain_topic_.shape, solver.topic_word_.shape
+    ((20, 5), (5, 200))
+    >>> bool(np.allclose(solver.domain_topic_.sum(axis=1), 1))
+    True
     """
 
     def __init__(self, n_topics: int, *, backend: str = "gensim", init: Any = "anchor",
