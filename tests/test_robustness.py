@@ -105,7 +105,7 @@ def test_degenerate_but_legal(make, case, planted):
         s = make(k).fit(N)
     _assert_valid_fit(s, N.shape[0], N.shape[1], k)
     if case == "unseen_inputs":
-        # at most a prior's worth of mass (LDA's eta) on inputs never seen
+        # at most a prior's worth of mass (LDA's topic_word_prior) on inputs never seen
         assert np.all(s.topic_word_[:, -7:].sum(1) < 0.01)
         proba = s.predict_proba([N.shape[1] - 1], [0])
         np.testing.assert_allclose(proba.sum(1), 1)
@@ -184,7 +184,7 @@ BAD_INPUTS = [
     (lambda p: AnchorSolver(5).fit(np.ones((6, 3, 2))), ValueError, ["X", "2-D"]),
     (lambda p: AnchorSolver(5, method="xyz").fit(p.corpus), ValueError, ["method"]),
     (lambda p: AnchorSolver(5, refine="xyz").fit(p.corpus), ValueError, ["refine"]),
-    (lambda p: AnchorSolver(5, topic_prior=-1).fit(p.corpus), ValueError, ["topic_prior"]),
+    (lambda p: AnchorSolver(5, topic_word_prior=-1).fit(p.corpus), ValueError, ["topic_word_prior"]),
     (lambda p: AnchorSolver(5).predict([0], [0]), NotFittedError, ["AnchorSolver"]),
     (lambda p: _fitted(p).predict_proba([0, 10**6], [0, 0]), ValueError, ["tokens",
                                                                          "vocabulary"]),

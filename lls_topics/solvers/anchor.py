@@ -73,7 +73,7 @@ class AnchorSolver(BaseTopicSolver):
         ``"ml"``: ``max_iter`` EM steps; ``"none"``: the anchor solution as is.
         ``"auto"`` is ``"bayes"`` for whole-number counts and ``"ml"`` for
         fractional (expected) counts, where there is no noise to regularize.
-    topic_prior : float, default=0.01
+    topic_word_prior : float, default=0.01
         Dirichlet concentration on p(x|y) in the Bayesian pass; small values
         favour sparse topics.
     domain_prior : float, default=1.0
@@ -126,7 +126,7 @@ class AnchorSolver(BaseTopicSolver):
     def __init__(self, n_topics: int, *, space: str = "profile", method: str = "spa",
                  noise_correction: Any = "auto", confidence: float = 1.0,
                  min_count: float | None = None, cleanup: bool = False, loss: str = "l2",
-                 backend: str = "numpy", refine: str = "auto", topic_prior: float = 0.01,
+                 backend: str = "numpy", refine: str = "auto", topic_word_prior: float = 0.01,
                  domain_prior: float = 1.0, polish_iter: int = 10, pool_below: float = 30,
                  max_iter: int = 500, tol: float = 1e-7, random_state: Any = None) -> None:
         self.n_topics = n_topics
@@ -139,7 +139,7 @@ class AnchorSolver(BaseTopicSolver):
         self.loss = loss
         self.backend = backend
         self.refine = refine
-        self.topic_prior = topic_prior
+        self.topic_word_prior = topic_word_prior
         self.domain_prior = domain_prior
         self.polish_iter = polish_iter
         self.pool_below = pool_below
@@ -158,12 +158,12 @@ class AnchorSolver(BaseTopicSolver):
         if self.noise_correction not in (True, False, "auto"):
             raise ValueError(f"noise_correction must be True, False or 'auto', got "
                              f"{self.noise_correction!r}")
-        for name in ("confidence", "topic_prior", "domain_prior", "tol", "pool_below"):
+        for name in ("confidence", "topic_word_prior", "domain_prior", "tol", "pool_below"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.topic_prior <= 0 or self.domain_prior <= 0:
-            raise ValueError("topic_prior and domain_prior must be > 0")
+        if self.topic_word_prior <= 0 or self.domain_prior <= 0:
+            raise ValueError("topic_word_prior and domain_prior must be > 0")
         for name in ("polish_iter", "max_iter"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 0:
@@ -197,7 +197,8 @@ class AnchorSolver(BaseTopicSolver):
         if refine == "bayes":
             pool = _RarePool(counts, P, A, anchors, self.pool_below)
             data = CountData(pool.counts)
-            P, A_m, n_vb = vb_fit(data, P, pool.topic_word, topic_word_prior=self.topic_prior,
+            P, A_m, n_vb = vb_fit(data, P, pool.topic_word,
+                                  topic_word_prior=self.topic_word_prior,
                                   domain_topic_prior=self.domain_prior,
                                   max_iter=self.max_iter, tol=self.tol)
             P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)

@@ -20,9 +20,9 @@ near-uniform random topics at all. What this class does instead, and why:
   small-a3, seed 0, even with all the other settings here);
 * **long E-steps** (``iterations=200``, ``gamma_threshold=1e-5``): a document of
   thousands of samples needs more than gensim's 50 fixed-point iterations;
-* **sparse priors** (``alpha=0.1``, ``eta=0.01``, tomotopy's defaults): with thousands
-  of samples per domain the document prior barely matters, and the small topic prior
-  keeps the anchors' zeros sharp;
+* **sparse priors** (``alpha=0.1``, ``topic_word_prior=0.01``: tomotopy's default
+  ``alpha`` and ``eta``): with thousands of samples per domain the document prior
+  barely matters, and the small topic prior keeps the anchors' zeros sharp;
 * **a pass budget with a stopping rule** (``passes=100``, ``tol``): passes stop once
   the topics move by less than ``tol``; like EM, running much longer trades prior
   accuracy for likelihood.
@@ -101,8 +101,8 @@ class LDASolver(BaseTopicSolver):
     alpha : float or str, default=0.1
         Symmetric Dirichlet prior on p_d(y) (gensim's ``alpha``; strings such as
         ``"symmetric"`` are passed through; ``"auto"`` needs ``workers=None``).
-    eta : float, default=0.01
-        Symmetric Dirichlet prior on p(x|y).
+    topic_word_prior : float, default=0.01
+        Symmetric Dirichlet prior on p(x|y) (gensim's ``eta``).
     passes : int, default=100
         Maximum number of batch variational EM passes over the domains.
     iterations : int, default=200
@@ -141,7 +141,7 @@ class LDASolver(BaseTopicSolver):
     """
 
     def __init__(self, n_topics: int, *, backend: str = "gensim", init: Any = "anchor",
-                 alpha: Any = 0.1, eta: Any = 0.01, passes: int = 100,
+                 alpha: Any = 0.1, topic_word_prior: float = 0.01, passes: int = 100,
                  iterations: int = 200, gamma_threshold: float = 1e-5, tol: float = 1e-4,
                  workers: int | None = None, verbose: bool = False,
                  random_state: Any = None) -> None:
@@ -149,7 +149,7 @@ class LDASolver(BaseTopicSolver):
         self.backend = backend
         self.init = init
         self.alpha = alpha
-        self.eta = eta
+        self.topic_word_prior = topic_word_prior
         self.passes = passes
         self.iterations = iterations
         self.gamma_threshold = gamma_threshold
@@ -170,7 +170,7 @@ class LDASolver(BaseTopicSolver):
             v = getattr(self, name)
             if not isinstance(v, (int, float, np.floating)) or not v >= 0:
                 raise ValueError(f"{name} must be a non-negative number, got {v!r}")
-        for name in ("alpha", "eta"):
+        for name in ("alpha", "topic_word_prior"):
             v = getattr(self, name)
             if isinstance(v, (int, float, np.floating)) and not v > 0:
                 raise ValueError(f"{name} must be > 0, got {v!r}")
@@ -180,7 +180,7 @@ class LDASolver(BaseTopicSolver):
 
         id2word = {i: str(i) for i in range(n_words)}
         common = dict(num_topics=int(self.n_topics), id2word=id2word, alpha=self.alpha,
-                      eta=self.eta, decay=0.0, offset=1.0, eval_every=None,
+                      eta=self.topic_word_prior, decay=0.0, offset=1.0, eval_every=None,
                       iterations=int(self.iterations), gamma_threshold=self.gamma_threshold,
                       random_state=seed, dtype=np.float64)
         if self.workers is not None and int(self.workers) > 1:
