@@ -109,7 +109,7 @@ class DomainCorpus:
             if len(set(ids.tolist())) != n_domains:
                 raise ValueError("domain_ids must be unique")
         self._domain_ids = ids
-        self._row_of = {d: i for i, d in enumerate(ids.tolist())}
+        self._row_of = row_lookup(ids)
         if vocabulary is not None:
             vocabulary = list(vocabulary)
             if len(vocabulary) != n_words:
@@ -294,6 +294,17 @@ class DomainCorpus:
     def __repr__(self) -> str:
         return (f"DomainCorpus(n_domains={self.n_domains}, n_words={self.n_words}, "
                 f"n_samples={self.n_samples:g})")
+
+
+def row_lookup(ids: Any) -> dict:
+    """``{id: row}`` for distinct domain ids given in row order (the inverse of ``ids``).
+
+    Examples
+    --------
+    >>> row_lookup(np.array(["north", "south"]))
+    {'north': 0, 'south': 1}
+    """
+    return {d: i for i, d in enumerate(np.asarray(ids).tolist())}
 
 
 def map_domain_ids(domains: Any, row_of: dict, name: str = "domains") -> np.ndarray:

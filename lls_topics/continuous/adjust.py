@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_distribution_matrix, check_int
-from .._simplex import project_simplex
+from .._simplex import normalize_rows, project_simplex
 
 __all__ = ["domain_given_label", "label_posterior", "adjust_posterior", "ADJUST_METHODS"]
 
@@ -77,8 +77,7 @@ def _check_proba(p_d_given_x: Any, D: int) -> np.ndarray:
     if Q.shape[1] != D:
         raise ValueError(f"p_d_given_x must have one column per domain ({D}), got shape "
                          f"{Q.shape}")
-    s = Q.sum(axis=1, keepdims=True)
-    return np.divide(Q, s, out=np.full_like(Q, 1.0 / D), where=s > 0)
+    return normalize_rows(Q)
 
 
 def label_posterior(p_d_given_x: Any, domain_topic: Any, domain_sizes: Any = None, *,

@@ -1,11 +1,13 @@
 """The anchor-word solver: identifiable by construction, then statistically polished."""
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
 from .._simplex import simplex_least_squares
 from .anchors import find_anchors, recover_topics, word_profiles
 from .em import CountData, em_fit, fit_domain_topic, vb_fit
@@ -122,6 +124,25 @@ class AnchorSolver(BaseTopicSolver):
     """
 
     _fitted_arrays = BaseTopicSolver._fitted_arrays + ("anchors_", "anchor_residuals_")
+    _param_constraints = {
+        "n_topics": N_TOPICS,
+        "space": [Options({"profile", "cooccurrence"})],
+        "method": [Options({"spa", "snpa"})],
+        "noise_correction": [Options({True, False, "auto"}), np.bool_],
+        "confidence": [Interval(Real, 0, None)],
+        "min_count": [None, Interval(Real, 0, None)],
+        "cleanup": BOOL,
+        "loss": [Options({"l2", "kl"})],
+        "backend": [Options({"numpy", "cvxpy"})],
+        "refine": [Options({"auto", "bayes", "ml", "none"})],
+        "topic_word_prior": [Interval(Real, 0, None, closed="neither")],
+        "domain_prior": [Interval(Real, 0, None, closed="neither")],
+        "polish_iter": [Interval(Integral, 0, None)],
+        "pool_below": [Interval(Real, 0, None)],
+        "max_iter": [Interval(Integral, 0, None)],
+        "tol": [Interval(Real, 0, None)],
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(self, n_topics: int, *, space: str = "profile", method: str = "spa",
                  noise_correction: Any = "auto", confidence: float = 1.0,
@@ -147,31 +168,8 @@ class AnchorSolver(BaseTopicSolver):
         self.tol = tol
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        choices = {"space": ("profile", "cooccurrence"), "method": ("spa", "snpa"),
-                   "loss": ("l2", "kl"), "backend": ("numpy", "cvxpy"),
-                   "refine": ("auto", "bayes", "ml", "none")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got "
-                                 f"{getattr(self, name)!r}")
-        if self.noise_correction not in (True, False, "auto"):
-            raise ValueError(f"noise_correction must be True, False or 'auto', got "
-                             f"{self.noise_correction!r}")
-        for name in ("confidence", "topic_word_prior", "domain_prior", "tol", "pool_below"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.topic_word_prior <= 0 or self.domain_prior <= 0:
-            raise ValueError("topic_word_prior and domain_prior must be > 0")
-        for name in ("polish_iter", "max_iter"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:
-        self._check_params()
         k = int(self.n_topics)
         sampled = bool(np.all(counts.data == np.round(counts.data)))
         noise = sampled if self.noise_correction == "auto" else bool(self.noise_correction)

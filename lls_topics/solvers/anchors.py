@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._simplex import simplex_least_squares
+from .._simplex import normalize_rows, simplex_least_squares
 from .._validation import check_count_matrix, check_int
 
 __all__ = ["word_profiles", "find_anchors", "recover_topics", "simplex_kl_regression",
@@ -270,9 +270,7 @@ def simplex_kl_regression(Q: sp.csr_matrix, B: np.ndarray, *,
     for _ in range(max_iter):
         model = np.maximum(np.einsum("ij,ij->i", H[rows], Bc), 1e-300)
         R = sp.csr_matrix((Q.data / model, Q.indices, Q.indptr), shape=Q.shape)
-        H_new = H * np.asarray(R @ B.T)
-        s = H_new.sum(axis=1, keepdims=True)
-        H_new = np.divide(H_new, s, out=np.full_like(H_new, 1.0 / k), where=s > 0)
+        H_new = normalize_rows(H * np.asarray(R @ B.T))
         if np.abs(H_new - H).max() < tol:
             H = H_new
             break
@@ -302,12 +300,7 @@ def topics_from_coefficients(H: np.ndarray, word_counts: np.ndarray, B: np.ndarr
     p_d = domain_sizes / domain_sizes.sum()
     Bn = B / np.maximum(B.sum(axis=1, keepdims=True), 1e-300)
     dt = (Bn.T * p_y[None, :]) / np.maximum(p_d[:, None], 1e-300)
-    dt = np.divide(dt, dt.sum(axis=1, keepdims=True), out=np.full_like(dt, 1.0 / dt.shape[1]),
-                   where=dt.sum(axis=1, keepdims=True) > 0)
-    topic_word = np.divide(topic_word, topic_word.sum(axis=1, keepdims=True),
-                           out=np.full_like(topic_word, 1.0 / topic_word.shape[1]),
-                           where=topic_word.sum(axis=1, keepdims=True) > 0)
-    return dt, topic_word
+    return normalize_rows(dt), normalize_rows(topic_word)
 
 
 def recover_topics(counts: Any, anchors: Any, *, loss: str = "l2", backend: str = "numpy",

@@ -41,13 +41,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from numbers import Integral, Real
 from typing import Any, Iterator
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from .._validation import check_int
+from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
 from .em import CountData
 from ._init import check_init_output, resolve_init, seed_from
 from .base import BaseTopicSolver
@@ -140,6 +141,22 @@ class LDASolver(BaseTopicSolver):
     True
     """
 
+    _param_constraints = {
+        "n_topics": N_TOPICS,
+        "backend": [Options(_BACKENDS)],
+        "init": [Options(_INITS), callable],
+        "alpha": [Interval(Real, 0, None, closed="neither"),
+                  Options({"symmetric", "asymmetric", "auto"})],
+        "topic_word_prior": [Interval(Real, 0, None, closed="neither")],
+        "passes": [Interval(Integral, 1, None)],
+        "iterations": [Interval(Integral, 1, None)],
+        "gamma_threshold": [Interval(Real, 0, None)],
+        "tol": [Interval(Real, 0, None)],
+        "workers": [None, Interval(Integral, 1, None)],
+        "verbose": BOOL,
+        "random_state": RANDOM_STATE,
+    }
+
     def __init__(self, n_topics: int, *, backend: str = "gensim", init: Any = "anchor",
                  alpha: Any = 0.1, topic_word_prior: float = 0.01, passes: int = 100,
                  iterations: int = 200, gamma_threshold: float = 1e-5, tol: float = 1e-4,
@@ -158,23 +175,6 @@ class LDASolver(BaseTopicSolver):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if self.backend not in _BACKENDS:
-            raise ValueError(f"backend must be one of {_BACKENDS}, got {self.backend!r}")
-        resolve_init(self.init, _INITS)
-        check_int(self.passes, "passes", minimum=1)
-        check_int(self.iterations, "iterations", minimum=1)
-        if self.workers is not None:
-            check_int(self.workers, "workers", minimum=1)
-        for name in ("tol", "gamma_threshold"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float, np.floating)) or not v >= 0:
-                raise ValueError(f"{name} must be a non-negative number, got {v!r}")
-        for name in ("alpha", "topic_word_prior"):
-            v = getattr(self, name)
-            if isinstance(v, (int, float, np.floating)) and not v > 0:
-                raise ValueError(f"{name} must be > 0, got {v!r}")
-
     def _make_model(self, n_words: int, n_docs: int, seed: int) -> Any:
         from gensim.models import LdaModel, LdaMulticore
 
@@ -192,7 +192,6 @@ class LDASolver(BaseTopicSolver):
 
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:
-        self._check_params()
         k = int(self.n_topics)
         D, V = counts.shape
         init = resolve_init(self.init, _INITS)
