@@ -1,6 +1,6 @@
 """Continuous (semi-synthetic) LLS benchmark: our DDFA against the reference pipeline.
 
-Follows ``shared/PROTOCOL.md`` ("Semi-synthetic continuous problems"). For every
+Follows ``docs/protocol.md`` ("Semi-synthetic continuous problems"). For every
 setting and seed, one domain discriminator is trained and shared by
 
 - ``ours-<solver>``: :class:`lls_topics.DDFA` with its default configuration;

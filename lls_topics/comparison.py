@@ -2,7 +2,7 @@
 
 :func:`compare` is what ``lls-topics compare`` prints and plots: one row per
 solver with its fit time and log-likelihood and, when the truth is known (a
-planted problem), its prior error measured as in ``shared/PROTOCOL.md``.
+planted problem), its prior error measured as in ``docs/protocol.md``.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Planted latent-label-shift problems, following ``shared/PROTOCOL.md``.
+"""Planted latent-label-shift problems, following ``docs/protocol.md``.
 
 Everything here runs offline: discrete problems are generated, continuous ones are
 built from data sets that ship with installed packages (scikit-learn's digits,

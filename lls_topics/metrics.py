@@ -2,7 +2,7 @@
 
 Labels are only identifiable up to a permutation, so every metric first aligns the
 estimated labels to the true ones with the Hungarian algorithm. Definitions follow
-the benchmark protocol (``shared/PROTOCOL.md``).
+the benchmark protocol (``docs/protocol.md``).
 """
 from __future__ import annotations
 
