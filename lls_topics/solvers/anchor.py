@@ -226,7 +226,7 @@ class AnchorSolver(BaseTopicSolver):
         P, A, _ = recover_topics(counts, self.anchors_, loss=self.loss,
                                  max_iter=_BOOT_RECOVER_ITER, tol=_BOOT_TOL)
         data = CountData(counts)
-        P, A, _ = vb_fit(data, P, A, topic_word_prior=self.topic_prior,
+        P, A, _ = vb_fit(data, P, A, topic_word_prior=self.topic_word_prior,
                          domain_topic_prior=self.domain_prior, max_iter=_BOOT_VB_ITER,
                          tol=self.tol)
         P, A, _, _ = em_fit(data, P, A, max_iter=self.polish_iter)
