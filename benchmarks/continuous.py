@@ -1,6 +1,6 @@
 """Continuous (semi-synthetic) LLS benchmark: our DDFA against the reference pipeline.
 
-Follows ``shared/PROTOCOL.md`` ("Semi-synthetic continuous problems" and "Continuous
+Follows ``docs/protocol.md`` ("Semi-synthetic continuous problems" and "Continuous
 problems beyond the two bundled data sets") on the four development families of
 issue 14:
 
@@ -56,6 +56,7 @@ import numpy as np
 from lls_topics import DDFA, DomainDiscriminator
 from lls_topics.datasets import (load_digits_lls, load_mnist1d_lls, make_continuous_lls,
                                  make_semisynthetic_lls)
+from lls_topics.corpus import row_lookup
 from lls_topics.metrics import matched_accuracy, prior_l1
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -200,7 +201,7 @@ def reference_ddfa(disc: DomainDiscriminator, b: Any, k: int, seed: int) -> tupl
     m = 3 * k
     clusters = KMeans(n_clusters=m, n_init=10, random_state=seed).fit_predict(proba)
     D = disc.n_classes_
-    col = {c: i for i, c in enumerate(disc.classes_.tolist())}
+    col = row_lookup(disc.classes_)
     rows = np.array([col[d] for d in d_fit.tolist()])
     counts = np.zeros((m, D))
     np.add.at(counts, (clusters, rows), 1.0)

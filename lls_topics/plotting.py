@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._simplex import normalize_rows
 from ._validation import check_distribution_matrix
 
 __all__ = ["plot_domain_topics", "plot_simplex", "plot_comparison", "plot_select_k",
@@ -164,9 +165,7 @@ def label_vertices(domain_topic: Any, domain_sizes: Any = None) -> np.ndarray:
         np.asarray(domain_sizes, dtype=np.float64).ravel()
     if w.shape != (P.shape[0],) or np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValueError(f"domain_sizes must hold {P.shape[0]} non-negative finite numbers")
-    J = (P * w[:, None]).T
-    s = J.sum(axis=1, keepdims=True)
-    return np.divide(J, s, out=np.full_like(J, 1.0 / J.shape[1]), where=s > 0)
+    return normalize_rows((P * w[:, None]).T)
 
 
 def _project(Q: np.ndarray, vertices: np.ndarray | None, method: str

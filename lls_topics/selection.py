@@ -206,6 +206,14 @@ def select_n_topics(data: Any, candidates: Iterable[int] = range(2, 21), *,
     SelectionResult
         ``best_``, ``scores_`` (held-out log-likelihood per token per k),
         ``residuals_`` (the anchor residual curve), and the rest described there.
+
+    Examples
+    --------
+    >>> from lls_topics import make_discrete_lls, select_n_topics
+    >>> prob = make_discrete_lls(n_topics=3, n_words=60, n_domains=8, random_state=0)
+    >>> result = select_n_topics(prob.corpus, [2, 3, 4], cv=2, random_state=0)
+    >>> int(result.best_), result.scores_.shape
+    (3, (3,))
     """
     counts = whole_counts(data)
     D = counts.shape[0]

@@ -174,6 +174,15 @@ def bootstrap(solver: Any, data: Any, n_resamples: int = 200, *, confidence: flo
     BootstrapResult
         ``domain_topic_low_``, ``domain_topic_high_``, ``domain_topic_se_`` (n_domains,
         k), ``topic_word_low_``, ``topic_word_high_`` (k, n_words), ``estimator_``.
+
+    Examples
+    --------
+    >>> from lls_topics import AnchorSolver, bootstrap, make_discrete_lls
+    >>> prob = make_discrete_lls(n_topics=3, n_words=60, n_domains=8, random_state=0)
+    >>> res = bootstrap(AnchorSolver(3, random_state=0), prob.corpus, n_resamples=20,
+    ...                 random_state=0, n_jobs=1)
+    >>> res.domain_topic_low_.shape, bool(np.all(res.domain_topic_low_ <= res.domain_topic_high_))
+    ((8, 3), True)
     """
     from joblib import Parallel, delayed
 

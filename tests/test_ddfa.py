@@ -128,7 +128,7 @@ def test_discriminator_bad_input():
     Xn[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         DomainDiscriminator(**FAST).fit(Xn, d)
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model"):  # a wrong type (issue 13)
         DomainDiscriminator(model="mlp", **FAST).fit(X, d)
 
 

@@ -15,16 +15,29 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import validate_params
+from .._simplex import normalize_rows
 from .._validation import (check_count_matrix, check_identifiable, check_int,
                            check_random_state, check_tokens)
-from ..corpus import DomainCorpus, sample_rows
+from ..corpus import DomainCorpus, row_lookup, sample_rows
 from .em import CountData, fit_domain_topic, log_likelihood
 
-__all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts"]
+__all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts", "pooled_prior"]
 
 
 class IdentifiabilityWarning(UserWarning):
     """The data may not identify the labels (collinear domains, too few domains)."""
+
+
+def pooled_prior(domain_topic: np.ndarray, domain_sizes: np.ndarray) -> np.ndarray:
+    """p(y) of the pooled mix of domains: rows of p_d(y) weighted by the domain sizes.
+
+    Returns
+    -------
+    ndarray of shape (n_topics,); sums to 1.
+    """
+    w = np.asarray(domain_sizes, dtype=np.float64)
+    return (w / w.sum()) @ domain_topic
 
 
 def prepare_counts(X: Any, n_topics: int, *, name: str = "X"
@@ -87,6 +100,9 @@ class BaseTopicSolver(BaseEstimator):
         Log-likelihood per sample of the training counts at the fitted factors.
     """
 
+    #: what each parameter may be (see :mod:`lls_topics._params`); checked first in fit
+    _param_constraints: dict[str, list] = {}
+
     #: fitted array attributes saved by :meth:`save` (extended by subclasses)
     _fitted_arrays: tuple[str, ...] = ("topic_word_", "domain_topic_", "domain_ids_",
                                        "domain_sizes_")
@@ -111,6 +127,7 @@ class BaseTopicSolver(BaseEstimator):
         -------
         self
         """
+        validate_params(self)
         counts, ids, vocab = prepare_counts(X, self.n_topics)
         rng = check_random_state(self.random_state)
         self._check_collinear(counts)
@@ -163,7 +180,7 @@ class BaseTopicSolver(BaseEstimator):
         return est.domain_topic_, est.topic_word_
 
     def _row_lookup(self) -> dict:
-        return {d: i for i, d in enumerate(self.domain_ids_.tolist())}
+        return row_lookup(self.domain_ids_)
 
     def _check_collinear(self, counts: sp.csr_matrix) -> None:
         """Warn when the domains' input profiles span fewer than ``n_topics`` dimensions."""
@@ -210,8 +227,7 @@ class BaseTopicSolver(BaseEstimator):
     def pooled_prior(self) -> np.ndarray:
         """p(y) under the pooled training mix: domains weighted by their sizes, shape (k,)."""
         check_is_fitted(self, "domain_topic_")
-        w = self.domain_sizes_ / self.domain_sizes_.sum()
-        return w @ self.domain_topic_
+        return pooled_prior(self.domain_topic_, self.domain_sizes_)
 
     def predict_proba(self, tokens: Any, domains: Any = None) -> np.ndarray:
         """Posterior p_d(y|x) ∝ p(x|y) p_d(y) for each sample.
@@ -295,6 +311,4 @@ def _clean_rows(X: np.ndarray, name: str) -> np.ndarray:
     if not np.all(np.isfinite(X)):
         raise FloatingPointError(f"{name} became non-finite during fitting; please report "
                                  "this with the data that caused it")
-    X = np.clip(X, 0.0, None)
-    s = X.sum(axis=1, keepdims=True)
-    return np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
+    return normalize_rows(np.clip(X, 0.0, None))
