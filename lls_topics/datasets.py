@@ -377,6 +377,12 @@ def make_continuous_lls(n_samples: int = 10000, *, n_classes: int | None = None,
         Class ids 0..k-1.
     params : dict
         Only with ``return_params=True``.
+
+    Examples
+    --------
+    >>> X, y = make_continuous_lls(200, n_classes=5, n_features=8, random_state=0)
+    >>> X.shape, X.dtype, np.bincount(y).tolist()
+    ((200, 8), dtype('float32'), [40, 40, 40, 40, 40])
     """
     n = check_int(n_samples, "n_samples", minimum=1)
     rng = check_random_state(random_state)
