@@ -29,6 +29,8 @@ _LAZY = {
     "make_semisynthetic_lls": "lls_topics.datasets",
     "make_continuous_lls": "lls_topics.datasets",
     "IdentifiabilityWarning": "lls_topics.solvers.base",
+    "select_n_topics": "lls_topics.selection",
+    "bootstrap": "lls_topics.uncertainty",
     "report": "lls_topics.reporting",
     "to_pyldavis": "lls_topics.pyldavis",
 }

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_identifiable, check_int, check_random_state, check_same_length
 from ..corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
 from ..metrics import align_labels, prior_l1
+from ..solvers.base import IdentifiabilityWarning
 from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .discretize import SPACES, Discretizer
@@ -327,6 +329,58 @@ class DDFA(BaseEstimator):
         rng = check_random_state(self.random_state)
         _, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
         return self._fit_rest(discriminator, X, rows, X_val, rows_val, ids, s_clu, s_sol)
+
+    def select_n_topics(self, X: Any, domains: Any, candidates: Any = range(2, 21), *,
+                        X_val: Any = None, d_val: Any = None, cv: int = 5,
+                        random_state: Any = None) -> Any:
+        """Choose ``n_topics`` on the domain-by-cluster counts, one discriminator for all k.
+
+        The discriminator is trained once and the samples clustered once (with
+        this estimator's settings and the vocabulary that the largest candidate
+        would get); then :func:`lls_topics.select_n_topics` scores every candidate
+        on those counts with this estimator's solver. Refit with the chosen k,
+        reusing the network: ``ddfa.set_params(n_topics=res.best_)
+        .fit_with_discriminator(res.discriminator_, X, domains)``.
+
+        Parameters
+        ----------
+        X, domains, X_val, d_val : as in :meth:`fit`
+        candidates : iterable of int, default=range(2, 21)
+            Those above the number of domains are dropped.
+        cv : int, default=5
+            Folds of each domain's samples.
+        random_state : int, Generator or None
+            Seeds the sample folds and the solvers (the network follows this
+            estimator's ``random_state``).
+
+        Returns
+        -------
+        SelectionResult
+            As :func:`lls_topics.select_n_topics`, plus ``discriminator_`` (the
+            trained discriminator) and ``n_clusters_`` (the vocabulary size used).
+        """
+        from ..selection import select_n_topics
+
+        ids, rows = encode_domains(domains, "domains")
+        cand = [check_int(k, "candidates", minimum=1) for k in candidates]
+        usable = [k for k in cand if k <= len(ids)]
+        if not usable:
+            raise ValueError(f"candidates must include a k between 1 and the number of "
+                             f"domains ({len(ids)}), got {cand}")
+        probe = clone(self).set_params(n_topics=max(usable), refine_rounds=0)
+        with warnings.catch_warnings():
+            # the largest candidate is often too many labels: its warnings are no news
+            warnings.simplefilter("ignore", IdentifiabilityWarning)
+            probe.fit(X, domains, X_val, d_val)
+        if X_val is not None:
+            rows = np.concatenate([rows, _validation_rows(X_val, d_val, ids)[1]])
+        counts = DomainCorpus.from_tokens(probe.discretizer_.labels_.astype(np.int64), rows,
+                                          n_words=probe.n_clusters_)
+        res = select_n_topics(counts, usable, solver=self.solver, cv=cv,
+                              random_state=random_state, verbose=bool(self.verbose))
+        res.discriminator_ = probe.discriminator_
+        res.n_clusters_ = probe.n_clusters_
+        return res
 
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (check_count_matrix, check_identifiable, check_int,
@@ -134,7 +134,33 @@ class BaseTopicSolver(BaseEstimator):
         self.vocabulary_ = vocab
         total = float(self.domain_sizes_.sum())
         self.log_likelihood_ = log_likelihood(counts, P, A) / total
-        self._warn_conditioning(P)
+        self._warn_diagnostics()
+
+    def fit_replicate(self, counts: sp.csr_matrix, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """(p_d(y), p(x|y)) refitted on resampled counts of the fitted domains.
+
+        Used by :func:`lls_topics.bootstrap`; leaves the fitted solver unchanged.
+        This default refits from scratch; subclasses may start from the fit.
+
+        Parameters
+        ----------
+        counts : csr_matrix of shape (n_domains_, n_words_)
+            Counts of the fitted domains, in the fitted order.
+        rng : numpy Generator
+
+        Returns
+        -------
+        domain_topic : ndarray (n_domains_, k), rows sum to 1
+        topic_word : ndarray (k, n_words_), rows sum to 1
+        """
+        est = clone(self)
+        if "random_state" in est.get_params():
+            est.set_params(random_state=int(rng.integers(2**31 - 1)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IdentifiabilityWarning)
+            est.fit(counts)
+        return est.domain_topic_, est.topic_word_
 
     def _row_lookup(self) -> dict:
         return {d: i for i, d in enumerate(self.domain_ids_.tolist())}
@@ -154,17 +180,28 @@ class BaseTopicSolver(BaseEstimator):
                           f"(condition number {cond:.3g}): duplicate or collinear domains "
                           "put identifiability at risk", IdentifiabilityWarning, stacklevel=3)
 
-    def _warn_conditioning(self, P: np.ndarray) -> None:
-        k = P.shape[1]
-        if k < 2:
-            return
-        sv = np.linalg.svd(P, compute_uv=False)
-        cond = np.inf if sv[-1] == 0 else sv[0] / sv[-1]
-        if cond > 1e4:
-            warnings.warn(f"the fitted p_d(y) matrix has condition number {cond:.3g}: the "
-                          "labels are barely identifiable from these domains (duplicate or "
-                          "collinear domains, or too many topics)", IdentifiabilityWarning,
-                          stacklevel=3)
+    def diagnostics(self) -> dict:
+        """How well the fit identifies its labels: anchors, conditioning, collinear pairs.
+
+        Returns
+        -------
+        dict
+            ``anchor_strength`` (k,): the largest p(y|x) among inputs with enough
+            samples; ``anchor_input`` (k,); ``n_near_anchors`` (k,): inputs with
+            p(y|x) >= 0.9; ``condition_number`` of p_d(y); ``collinear_pairs``: label
+            pairs whose p_d(y) columns correlate above 0.65 across domains;
+            ``warnings``: the actionable messages that ``fit`` raised. See
+            :func:`lls_topics.diagnostics.identifiability_diagnostics`.
+        """
+        from ..diagnostics import identifiability_diagnostics
+
+        check_is_fitted(self, "domain_topic_")
+        return identifiability_diagnostics(self.domain_topic_, self.topic_word_,
+                                           self.domain_sizes_)
+
+    def _warn_diagnostics(self) -> None:
+        for message in self.diagnostics()["warnings"]:
+            warnings.warn(message, IdentifiabilityWarning, stacklevel=4)
 
     # -- prediction ------------------------------------------------------------------
     def _domain_rows(self, domains: Any, n: int) -> np.ndarray:

@@ -104,9 +104,16 @@ class CountData:
 def blas_single_thread() -> Any:
     """Limit BLAS to one thread: EM multiplies small matrices many times, where
     thread start-up and contention cost far more than they save."""
-    from threadpoolctl import threadpool_limits
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1, user_api="blas")
+    # finding the loaded libraries reads /proc/self/maps (~20 ms): do it once
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = None
 
 
 def em_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, max_iter: int = 500,
