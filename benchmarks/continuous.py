@@ -54,9 +54,9 @@ from typing import Any
 import numpy as np
 
 from lls_topics import DDFA, DomainDiscriminator
+from lls_topics.corpus import row_lookup
 from lls_topics.datasets import (load_digits_lls, load_mnist1d_lls, make_continuous_lls,
                                  make_semisynthetic_lls)
-from lls_topics.corpus import row_lookup
 from lls_topics.metrics import matched_accuracy, prior_l1
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -1,4 +1,4 @@
-"""The protocol's real-text benchmark (``shared/PROTOCOL.md`` "Real-text problems", issue 16).
+"""The protocol's real-text benchmark (``docs/protocol.md`` "Real-text problems", issue 16).
 
 A real labeled corpus (:mod:`text_corpora`: Debian manual pages by section, the
 docstrings of installed Python packages by package) gives real, Zipfian, anchor-poor
