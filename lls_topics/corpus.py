@@ -154,6 +154,67 @@ class DomainCorpus:
         return cls(M, domain_ids=ids, vocabulary=vocabulary)
 
     @classmethod
+    def from_chunks(cls, chunks: Iterable[Any], *, vocabulary: Sequence[Any] | None = None,
+                    n_words: int | None = None) -> "DomainCorpus":
+        """Count a stream of samples chunk by chunk, for data larger than memory.
+
+        Parameters
+        ----------
+        chunks : iterable of (tokens, domains) or (tokens, domains, counts)
+            ``tokens``: integer input ids, or labels such as strings (a pandas
+            ``Categorical`` too), mapped to columns as they first appear.
+            ``domains``: one id per token, or a single id for the whole chunk.
+            ``counts``: optional non-negative weight of each token.
+        vocabulary : sequence, optional
+            Labels of the inputs; label tokens are looked up in it (unknown labels
+            raise ``ValueError``).
+        n_words : int, optional
+            Vocabulary size for integer tokens; defaults to ``max(tokens) + 1``.
+
+        Returns
+        -------
+        DomainCorpus
+            The same corpus as :meth:`from_tokens` on the concatenated chunks: rows in
+            sorted domain order (first appearance for mutually unorderable ids), label
+            columns in sorted order. Memory is O(nnz of the counts + one chunk).
+        """
+        from .counting import count_chunks
+
+        M, ids, vocab = count_chunks(chunks, vocabulary=vocabulary, n_words=n_words)
+        return cls(M, domain_ids=ids, vocabulary=vocab,
+                   allow_fractional=M.dtype.kind == "f")
+
+    @classmethod
+    def from_dask(cls, collection: Any, *, domain: str = "domain", token: str = "token",
+                  count: str | None = None, vocabulary: Sequence[Any] | None = None,
+                  n_words: int | None = None) -> "DomainCorpus":
+        """Count a Dask collection on the active Dask scheduler (``pip install
+        "lls-topics[dask]"``).
+
+        Parameters
+        ----------
+        collection : dask.dataframe.DataFrame or dask.bag.Bag
+            A data frame with one sample per row in columns ``domain`` and ``token``
+            (and an optional weight column ``count``), or a bag of
+            ``(domain, tokens)`` pairs, ``tokens`` being a sequence of tokens.
+        vocabulary, n_words
+            As in :meth:`from_chunks`.
+
+        Returns
+        -------
+        DomainCorpus
+            Identical to :meth:`from_tokens` on the same samples. Each partition is
+            counted where it lives and only sparse (domain, token, count) triples travel
+            back; a failed task raises :class:`lls_topics.dask_counting.DaskCountError`
+            and no partial counts are returned.
+        """
+        from .dask_counting import count_dask
+
+        return cls.from_chunks(count_dask(collection, domain=domain, token=token,
+                                          count=count),
+                               vocabulary=vocabulary, n_words=n_words)
+
+    @classmethod
     def from_gensim(cls, bow_corpus: Iterable[Iterable[tuple[int, float]]],
                     num_terms: int | None = None,
                     domain_ids: Sequence[Hashable] | None = None,
