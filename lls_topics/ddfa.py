@@ -372,6 +372,13 @@ class DDFA(BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
+        from .streaming import STREAM_ABOVE, fit_rest_streamed, is_streamable
+
+        n_all = len(rows) + (0 if X_val is None else len(X_val))
+        if is_streamable(X) and n_all > STREAM_ABOVE and int(self.refine_rounds) == 0 \
+                and self.space in ("auto", "discriminator"):
+            # larger than memory, maybe: never hold p(d|x) of every sample
+            return fit_rest_streamed(self, disc, X, rows, X_val, rows_val, ids, s_clu, s_sol)
         k = int(self.n_topics)
         D = len(ids)
         self.discriminator_ = disc
@@ -504,22 +511,33 @@ class DDFA(BaseEstimator):
             self.posterior_ = "network"
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, X: Any, domains: Any = None) -> np.ndarray:
+    def predict_proba(self, X: Any, domains: Any = None, *, out: Any = None) -> np.ndarray:
         """Label posteriors of new samples.
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, ...) or torch Dataset
+        X : ndarray of shape (n_samples, ...), numpy.memmap or torch Dataset
+            A memmap or Dataset of more than ``streaming.STREAM_ABOVE`` samples (or
+            any X when ``out`` is given) is scored chunk by chunk.
         domains : array-like of shape (n_samples,) or a single id, optional
             The samples' domains (ids as at fit). Without them, p(y|x) under the
             pooled training label mix is returned.
+        out : writable float ndarray of shape (n_samples, n_topics), optional
+            Where to write the result, e.g. a ``numpy.memmap`` opened with ``mode="w+"``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_topics)
-            p_d(y|x) (or p(y|x)); rows are non-negative and sum to 1.
+            p_d(y|x) (or p(y|x)); rows are non-negative and sum to 1. ``out`` when given.
         """
         check_is_fitted(self, "domain_topic_")
+        from .streaming import STREAM_ABOVE, is_streamable, predict_streamed
+
+        if out is not None or (is_streamable(X) and len(X) > STREAM_ABOVE):
+            return predict_streamed(self._predict_proba, X, domains, int(self.n_topics), out)
+        return self._predict_proba(X, domains)
+
+    def _predict_proba(self, X: Any, domains: Any) -> np.ndarray:
         if self.posterior_ == "network":
             return self._network_posterior(X, domains)
         pdx = self.discriminator_.predict_proba(X)

@@ -153,6 +153,11 @@ class DomainDiscriminator(BaseEstimator):
             if len(X) == 0:
                 raise ValueError(f"{name} is empty; expected at least one sample")
             return X
+        if isinstance(X, np.memmap):
+            from .streaming import check_memmap
+
+            # validated block by block and read a batch at a time: never copied whole
+            return check_memmap(X, name)
         return check_features(X, name)
 
     # ---------------------------------------------------------------------- fit
@@ -266,6 +271,10 @@ class DomainDiscriminator(BaseEstimator):
     @staticmethod
     def _as_source(X: Any, idx: np.ndarray, y: np.ndarray) -> tuple:
         """(features or Dataset view, labels) for one split."""
+        if isinstance(X, np.memmap):
+            from .streaming import RowView
+
+            return (RowView(X, idx), np.asarray(y, dtype=np.int64))
         if isinstance(X, np.ndarray):
             return (X[idx], np.asarray(y, dtype=np.int64))
         return (_Subset(X, idx), np.asarray(y, dtype=np.int64))
@@ -283,6 +292,10 @@ class DomainDiscriminator(BaseEstimator):
             for s in range(0, n, bs):
                 pos = order[s:s + bs]
                 yield Xt[torch.from_numpy(pos)].to(dev, non_blocking=True), pos
+        elif hasattr(X, "take"):  # a RowView of a memmap: read one batch of rows
+            for s in range(0, n, bs):
+                pos = order[s:s + bs]
+                yield torch.from_numpy(X.take(pos)).to(dev), pos
         else:
             from torch.utils.data import DataLoader
 
