@@ -192,6 +192,13 @@ class DDFA(BaseEstimator):
         Device of the default discriminator.
     verbose : bool, default=True
         Show progress bars.
+    distributed : {"auto", True, False}, default="auto"
+        Under ``torchrun`` with several processes (``"auto"``, or ``True`` to require
+        it), the discriminator trains with ``torch.distributed`` (see
+        :class:`~lls_topics.DomainDiscriminator`); clustering and the solver run on rank
+        0 and every rank gets the fitted estimator. Every rank must call :meth:`fit`
+        with the same data; only rank 0 should save the model
+        (:func:`lls_topics.distributed.is_main_process`).
 
     Attributes
     ----------
@@ -225,7 +232,8 @@ class DDFA(BaseEstimator):
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
                  adjust: str = "kl", posterior: str = "auto", refine_rounds: int = 0,
-                 random_state: Any = None, device: Any = "auto", verbose: bool = True) -> None:
+                 random_state: Any = None, device: Any = "auto", verbose: bool = True,
+                 distributed: Any = "auto") -> None:
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -238,10 +246,14 @@ class DDFA(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.distributed = distributed
 
     # ------------------------------------------------------------------ helpers
     def _check_params(self) -> int:
+        from .distributed import check_distributed
+
         k = check_int(self.n_topics, "n_topics", minimum=1)
+        check_distributed(self.distributed)
         check_int(self.refine_rounds, "refine_rounds", minimum=0)
         if self.n_clusters is not None:
             check_int(self.n_clusters, "n_clusters", minimum=k)
@@ -290,13 +302,15 @@ class DDFA(BaseEstimator):
 
         if self.discriminator is None:
             return DomainDiscriminator(device=self.device, random_state=seed,
-                                       verbose=self.verbose)
+                                       verbose=self.verbose, distributed=self.distributed)
         if not isinstance(self.discriminator, DomainDiscriminator):
             raise ValueError(f"discriminator must be a DomainDiscriminator or None, got "
                              f"{type(self.discriminator).__name__}")
         disc = clone(self.discriminator)
         if disc.random_state is None:
             disc.set_params(random_state=seed)
+        if self.distributed is False:
+            disc.set_params(distributed=False)
         return disc
 
     # ---------------------------------------------------------------------- fit
@@ -327,7 +341,17 @@ class DDFA(BaseEstimator):
         check_identifiable(k, len(ids))
         X_val, rows_val = _validation_rows(X_val, d_val, ids)
         rng = check_random_state(self.random_state)
-        s_disc, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
+        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=3)]
+        from . import distributed as dist
+
+        ddp = dist.use_distributed(self.distributed)
+        if ddp:
+            from .discriminator import resolve_device
+
+            dist.init_distributed(dist.local_device(resolve_device(self.device)))
+            # one seed for all ranks: the same validation split and sampler shuffles
+            seeds = dist.broadcast_object(seeds)
+        s_disc, s_clu, s_sol = seeds
 
         disc = self._make_discriminator(s_disc)
         if X_val is None:
@@ -336,7 +360,31 @@ class DDFA(BaseEstimator):
             disc.fit(X, rows, X_val, rows_val)
         # the samples the discriminator never trained on: its own validation split
         held = None if X_val is not None else disc.validation_indices_
-        return self._fit_rest(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol, held)
+        if not ddp:
+            return self._fit_rest(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol, held)
+        return self._fit_rest_rank_zero(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol,
+                                        held)
+
+    def _fit_rest_rank_zero(self, *args: Any) -> "DDFA":
+        """Clustering and solver on rank 0 alone; every rank gets the fitted state (or
+        rank 0's error, so that no rank waits forever)."""
+        from . import distributed as dist
+
+        state = None
+        if dist.rank() == 0:
+            try:
+                with dist.rank_zero_only():
+                    self._fit_rest(*args)
+                state = ("ok", self.__dict__)
+            except Exception as exc:
+                dist.broadcast_object(("error", f"{type(exc).__name__}: {exc}"))
+                raise
+        status, state = dist.broadcast_object(state)
+        if status == "error":
+            raise RuntimeError(f"DDFA failed on rank 0 ({state})")
+        if dist.rank() != 0:
+            self.__dict__.update(state)
+        return self
 
     def fit_with_discriminator(self, discriminator: Any, X: Any, domains: Any,
                                X_val: Any = None, d_val: Any = None) -> "DDFA":
