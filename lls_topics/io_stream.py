@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["token_table_chunks", "read_token_table_chunked", "read_text_dir_chunked",
-           "read_mmcorpus_chunked"]
+           "read_mmcorpus_chunked", "file_words", "table_columns"]
 
 _DOMAIN_NAMES = ("domain", "doc", "document", "d", "domain_id")
 _TOKEN_NAMES = ("token", "word", "input", "x", "token_id", "word_id")
@@ -45,6 +45,38 @@ def _layout(path: Path, delimiter: str) -> tuple[int, int, int | None, int]:
         raise ValueError(f"{str(path)!r}: row 1 has {len(head)} column(s), expected at least "
                          f"2 (domain{delimiter}token); wrong --format?")
     return 0, 1, (2 if len(head) >= 3 else None), lineno
+
+
+def table_columns(path: Any, delimiter: str) -> tuple[list[str], bool]:
+    """Column names for a token table, ``domain``, ``token`` and ``count`` where the
+    reader finds them (others ``column<i>``), and whether its first row is a header."""
+    path = Path(path)
+    dom, tok, cnt, skip = _layout(path, delimiter)
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        rows = (r for r in csv.reader(fh, delimiter=delimiter) if r and any(c.strip() for c in r))
+        first = next(rows)
+    names = [f"column{i}" for i in range(len(first))]
+    names[dom], names[tok] = "domain", "token"
+    if cnt is not None:
+        names[cnt] = "count"
+    has_header = any(c.strip().lower() in _DOMAIN_NAMES + _TOKEN_NAMES for c in first)
+    return names, has_header
+
+
+def file_words(path: Any, keep_stopwords: bool = False) -> list[str]:
+    """The words of one text file (gensim's ``simple_preprocess``, stop words removed
+    unless ``keep_stopwords``); ``ValueError`` for unreadable or binary files."""
+    from gensim.parsing.preprocessing import STOPWORDS
+    from gensim.utils import simple_preprocess
+
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ValueError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    if "\x00" in text[:4096]:
+        raise ValueError(f"{str(path)!r} looks binary; the directory must hold text files")
+    words = simple_preprocess(text)
+    return words if keep_stopwords else [w for w in words if w not in STOPWORDS]
 
 
 def token_table_chunks(path: Any, delimiter: str, chunksize: int) -> Iterator[tuple]:
@@ -164,6 +196,13 @@ def read_text_dir_chunked(files: list[Path], names: list[str], words_of: Callabl
 
     corpus = DomainCorpus.from_chunks((np.asarray(words_of(f), dtype=str), name)
                                       for f, name in zip(files, names))
+    return drop_rare_words(corpus, min_count)
+
+
+def drop_rare_words(corpus: Any, min_count: int) -> Any:
+    """Keep the words seen at least ``min_count`` times, and the domains left with words."""
+    from .corpus import DomainCorpus
+
     M = corpus.counts
     keep = corpus.word_counts >= min_count
     if not keep.any():
