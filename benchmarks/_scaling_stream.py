@@ -36,25 +36,12 @@ ROOT = os.path.dirname(HERE)
 DDFA_DIM, DDFA_K, DDFA_D = 64, 5, 10
 
 
-def status_mb(key: str) -> float | None:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
-
-
 def _peak_mb() -> float:
-    peak = status_mb("VmHWM:")
-    if peak is None:
-        import resource
+    """The process's peak RSS in MiB (VmHWM, or ru_maxrss where /proc is missing)."""
+    from scaling import _maxrss_mb, _status_mb
 
-        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        peak = r / 1024.0 if sys.platform != "darwin" else r / 2**20
-    return peak
+    peak = _status_mb("VmHWM:")
+    return _maxrss_mb() if peak is None else peak
 
 
 def _log(msg: str) -> None:
@@ -358,5 +345,6 @@ def render(res: dict) -> str:
 
 if __name__ == "__main__":
     sys.path.insert(0, ROOT)
+    sys.path.insert(0, HERE)
     kind, kw = sys.argv[1], json.loads(sys.argv[2])
     print(json.dumps(CHILDREN[kind](**kw)))

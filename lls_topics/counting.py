@@ -65,17 +65,11 @@ class _Codebook:
 
 def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(..., return_inverse=True)``, falling back to first appearance."""
+    from .corpus import _unique_objects
+
     if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
         raise ValueError("ids contain NaN or infinite values")
-    try:
-        return np.unique(values, return_inverse=True)
-    except TypeError:  # unorderable mixed objects
-        table: dict = {}
-        inv = np.fromiter((table.setdefault(v, len(table)) for v in values.tolist()),
-                          dtype=np.int64, count=values.size)
-        uniq = np.empty(len(table), dtype=object)
-        uniq[:] = list(table)
-        return uniq, inv
+    return _unique_objects(values)
 
 
 def _sorted_order(labels: np.ndarray) -> np.ndarray | None:

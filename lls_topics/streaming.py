@@ -62,15 +62,11 @@ def is_streamable(X: Any) -> bool:
 
 def check_memmap(X: np.memmap, name: str = "X") -> np.memmap:
     """Validate a memmap of features block by block (no full-size temporaries)."""
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must be a numeric array, got dtype {X.dtype}")
-    if X.ndim < 2:
-        raise ValueError(f"{name} must have shape (n_samples, n_features, ...), got shape "
-                         f"{X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty; expected at least one sample")
+    from ._validation import check_features
+
+    check_features(X[:CHUNK], name)  # dtype, shape, emptiness, the first block's values
     if X.dtype.kind == "f":
-        for s in range(0, X.shape[0], CHUNK):
+        for s in range(CHUNK, X.shape[0], CHUNK):
             if not np.all(np.isfinite(X[s:s + CHUNK])):
                 raise ValueError(f"{name} contains NaN or infinite values; expected finite "
                                  "features")
