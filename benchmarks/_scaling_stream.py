@@ -155,7 +155,7 @@ def make_ddfa_memmap(directory: str, n: int, seed: int) -> dict:
 def child_count(paths: list[str], chunksize: int) -> dict:
     """Peak RSS and throughput of streamed counting of the CSV parts."""
     from lls_topics.corpus import DomainCorpus
-    from lls_topics.io import token_table_chunks
+    from lls_topics.io_stream import token_table_chunks
 
     t0 = time.perf_counter()
     chunks = (c for p in paths for c in token_table_chunks(p, ",", chunksize))
@@ -296,9 +296,21 @@ def run(args: Any) -> dict:
     if "ddfa" in parts:
         data = make_ddfa_memmap(args.data_dir, args.ddfa_rows, 0)
         out["ddfa"] = [run_child("ddfa", {"data": data, "mode": m, "epochs": args.epochs,
-                                          "seed": s}, args.timeout)
+                                          "seed": s}, args.timeout) | {"mode": m}
                        for s in range(args.seeds) for m in ("streamed", "memory")]
     return out
+
+
+def _line(label: str, r: dict, text: Any) -> str:
+    """``label: text(r)``, or ``label: n/a (error)`` for a failed child."""
+    return f"{label}: n/a ({r['error']})" if "error" in r else f"{label}: {text(r)}"
+
+
+def _same_counts(r: dict, ref: dict) -> str:
+    if "checksum" not in ref:
+        return ""
+    return (", same counts as streamed" if abs(r["checksum"] - ref["checksum"]) <=
+            1e-9 * abs(ref["checksum"]) else ", COUNTS DIFFER from streamed")
 
 
 def render(res: dict) -> str:
@@ -308,38 +320,22 @@ def render(res: dict) -> str:
         lines.append(f"token CSV: {c['rows']:.3g} rows in {c['files']} files, "
                      f"{c['bytes'] / 2**30:.2f} GiB")
     if "count" in res:
-        r = res["count"]
-        if "error" in r:
-            lines.append(f"streamed count: n/a ({r['error']})")
-        else:
-            lines.append(f"streamed count (CSV, from_chunks): {r['tokens']:.3g} tokens in "
-                         f"{r['seconds']:.0f} s = {r['tokens_per_s'] / 1e6:.2f} M tokens/s, "
-                         f"peak RSS {r['peak_rss_mb']:.0f} MB, counts {r['shape']} nnz "
-                         f"{r['nnz']}")
-        m = res.get("count_memory", {})
-        if "error" not in m and m:
-            lines.append(f"in memory, counting only ({m['tokens']:.3g} tokens): from_tokens "
-                         f"{m['from_tokens_per_s'] / 1e6:.1f} M tokens/s, from_chunks "
-                         f"{m['from_chunks_per_s'] / 1e6:.1f} M tokens/s")
+        lines.append(_line("streamed count (CSV, from_chunks)", res["count"], lambda r: (
+            f"{r['tokens']:.3g} tokens in {r['seconds']:.0f} s = "
+            f"{r['tokens_per_s'] / 1e6:.2f} M tokens/s, peak RSS {r['peak_rss_mb']:.0f} MB, "
+            f"counts {r['shape']} nnz {r['nnz']}")))
+        lines.append(_line("in memory, counting only", res["count_memory"], lambda m: (
+            f"{m['tokens']:.3g} tokens: from_tokens {m['from_tokens_per_s'] / 1e6:.1f} M "
+            f"tokens/s, from_chunks {m['from_chunks_per_s'] / 1e6:.1f} M tokens/s")))
     for r in res.get("dask", []):
-        if "error" in r:
-            lines.append(f"dask {r['workers']} worker(s): n/a ({r['error']})")
-        else:
-            same = ""
-            if "count" in res and "checksum" in res["count"]:
-                same = (", same counts as streamed" if abs(r["checksum"] -
-                        res["count"]["checksum"]) < 1e-6 * abs(res["count"]["checksum"])
-                        else ", COUNTS DIFFER from streamed")
-            lines.append(f"dask {r['workers']} worker(s): {r['seconds']:.0f} s = "
-                         f"{r['tokens_per_s'] / 1e6:.2f} M tokens/s{same}")
+        lines.append(_line(f"dask {r['workers']} worker(s)", r, lambda r: (
+            f"{r['seconds']:.0f} s = {r['tokens_per_s'] / 1e6:.2f} M tokens/s"
+            + _same_counts(r, res.get("count", {})))))
     for r in res.get("ddfa", []):
-        if "error" in r:
-            lines.append(f"ddfa: n/a ({r['error']})")
-        else:
-            lines.append(f"ddfa {r['mode']:>8}: accuracy {r['accuracy']:.4f}, fit "
-                         f"{r['fit_seconds']:.0f} s, predict {r['predict_seconds']:.0f} s, "
-                         f"peak RSS {r['peak_rss_mb']:.0f} MB ({r['epochs']} epochs, "
-                         f"{r['n_clusters']} clusters, streamed={r['streamed']})")
+        lines.append(_line(f"ddfa {r.get('mode', '')}", r, lambda r: (
+            f"accuracy {r['accuracy']:.4f}, fit {r['fit_seconds']:.0f} s, predict "
+            f"{r['predict_seconds']:.0f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
+            f"({r['epochs']} epochs, {r['n_clusters']} clusters, streamed={r['streamed']})")))
     return "\n".join(lines)
 
 
