@@ -20,9 +20,12 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("merge_every", [1, 1 << 20])
-def test_int_tokens_match_from_tokens(seed, merge_every, monkeypatch):
+@pytest.mark.parametrize("merge_every,dense_cells", [(1, 0), (1 << 20, 0), (1, 1 << 22),
+                                                     (1, 2000)])
+def test_int_tokens_match_from_tokens(seed, merge_every, dense_cells, monkeypatch):
+    # sparse throughout, dense throughout, and dense switching to sparse mid-stream
     monkeypatch.setattr(counting, "_MIN_MERGE", merge_every)
+    monkeypatch.setattr(counting, "_DENSE_CELLS", dense_cells)
     rng = np.random.default_rng(seed)
     n, V = 5000, 300
     tokens = rng.integers(0, V, n)
@@ -37,6 +40,7 @@ def test_int_tokens_match_from_tokens(seed, merge_every, monkeypatch):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_string_tokens_and_domains_match(seed, monkeypatch):
     monkeypatch.setattr(counting, "_MIN_MERGE", 64)
+    monkeypatch.setattr(counting, "_DENSE_CELLS", 0)
     rng = np.random.default_rng(seed)
     n = 4000
     words = np.array([f"w{i}" for i in range(120)])
@@ -66,7 +70,9 @@ def test_pandas_categorical_chunks():
     _same(cat, plain)
 
 
-def test_one_domain_per_chunk_and_weights():
+@pytest.mark.parametrize("dense_cells", [0, 1 << 22])
+def test_one_domain_per_chunk_and_weights(dense_cells, monkeypatch):
+    monkeypatch.setattr(counting, "_DENSE_CELLS", dense_cells)
     rng = np.random.default_rng(3)
     docs = {f"doc{i}": rng.integers(0, 50, rng.integers(1, 200)) for i in range(6)}
     got = DomainCorpus.from_chunks((t, name) for name, t in docs.items())
@@ -76,6 +82,9 @@ def test_one_domain_per_chunk_and_weights():
     w = DomainCorpus.from_chunks([(np.array([1, 1, 2]), np.array([0, 0, 1]),
                                    np.array([0.5, 2.0, 1.5]))], n_words=4)
     np.testing.assert_allclose(w.counts.toarray(), [[0, 2.5, 0, 0], [0, 0, 1.5, 0]])
+    # a domain whose chunks hold no tokens keeps its (empty) row
+    e = DomainCorpus.from_chunks([(np.array([1, 2]), "a"), (np.array([], dtype=int), "b")])
+    assert e.domain_ids.tolist() == ["a", "b"] and e.domain_sizes.tolist() == [2, 0]
 
 
 def test_bad_chunks_raise_value_error():
