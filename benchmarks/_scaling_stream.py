@@ -297,7 +297,8 @@ def run(args: Any) -> dict:
         data = make_ddfa_memmap(args.data_dir, args.ddfa_rows, 0)
         out["ddfa"] = [run_child("ddfa", {"data": data, "mode": m, "epochs": args.epochs,
                                           "seed": s}, args.timeout) | {"mode": m}
-                       for s in range(args.seeds) for m in ("streamed", "memory")]
+                       for s in range(args.first_seed, args.first_seed + args.seeds)
+                       for m in ("streamed", "memory")]
     return out
 
 
