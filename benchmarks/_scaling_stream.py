@@ -296,7 +296,7 @@ def run(args: Any) -> dict:
     if "ddfa" in parts:
         data = make_ddfa_memmap(args.data_dir, args.ddfa_rows, 0)
         out["ddfa"] = [run_child("ddfa", {"data": data, "mode": m, "epochs": args.epochs,
-                                          "seed": s}, args.timeout) | {"mode": m}
+                                          "seed": s}, args.timeout) | {"mode": m, "seed": s}
                        for s in range(args.first_seed, args.first_seed + args.seeds)
                        for m in ("streamed", "memory")]
     return out
@@ -333,7 +333,7 @@ def render(res: dict) -> str:
             f"{r['seconds']:.0f} s = {r['tokens_per_s'] / 1e6:.2f} M tokens/s"
             + _same_counts(r, res.get("count", {})))))
     for r in res.get("ddfa", []):
-        lines.append(_line(f"ddfa {r.get('mode', '')}", r, lambda r: (
+        lines.append(_line(f"ddfa {r.get('mode', '')} seed {r.get('seed')}", r, lambda r: (
             f"accuracy {r['accuracy']:.4f}, fit {r['fit_seconds']:.0f} s, predict "
             f"{r['predict_seconds']:.0f} s, peak RSS {r['peak_rss_mb']:.0f} MB "
             f"({r['epochs']} epochs, {r['n_clusters']} clusters, streamed={r['streamed']})")))
