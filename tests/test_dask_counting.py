@@ -96,3 +96,30 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask", None)
     with pytest.raises(ImportError, match=r"\[dask\]"):
         DomainCorpus.from_dask(None)
+
+
+def test_read_with_dask_matches_file_readers(client, tmp_path):
+    from lls_topics.dask_counting import read_with_dask
+    from lls_topics.io_stream import read_token_table_chunked
+
+    rng = np.random.default_rng(4)
+    d, t = rng.integers(0, 30, 3000) * 3, rng.integers(0, 200, 3000)
+    for i in range(3):
+        (tmp_path / f"p{i}.csv").write_text(
+            "domain,token\n" + "".join(f"{a},{b}\n" for a, b in zip(d[i::3], t[i::3])))
+    whole = tmp_path / "whole.csv"
+    whole.write_text("domain,token\n" + "".join(f"{a},{b}\n" for a, b in zip(d, t)))
+    _same(read_with_dask(str(tmp_path / "p*.csv"), "csv"),
+          read_token_table_chunked(whole, ",", 10**6))
+    _same(read_with_dask(str(tmp_path / "p*.csv"), "csv"), DomainCorpus.from_tokens(t, d))
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    words = ["alpha", "beta", "gamma", "delta", "omega", "the"]
+    for i in range(4):
+        (texts / f"doc{i}.txt").write_text(" ".join(rng.choice(words, 40)))
+    files = sorted(texts.iterdir())
+    got = read_with_dask(files, "textdir", names=[f.stem for f in files], min_count=1)
+    assert got.domain_ids.tolist() == ["doc0", "doc1", "doc2", "doc3"]
+    assert "the" not in got.vocabulary and got.n_words == 5
+    with pytest.raises(ValueError, match="no file matches"):
+        read_with_dask(str(tmp_path / "none*.csv"), "csv")
