@@ -303,7 +303,7 @@ def _fit_gensim_direct(counts: Any, k: int, seed: int, **options: Any) -> Fit:
 
 def fit_oracle(counts: Any, A_true: np.ndarray) -> Fit:
     """The oracle: maximum-likelihood p_d(y) with the true p(x|y) held fixed."""
-    from lls_topics.em import fit_domain_topic
+    from lls_topics.solvers.em import fit_domain_topic
 
     M = _as_csr(counts)
     t0 = time.perf_counter()
@@ -314,7 +314,7 @@ def fit_oracle(counts: Any, A_true: np.ndarray) -> Fit:
 def fit_ml_limit(counts: Any, P_true: np.ndarray, A_true: np.ndarray,
                  max_iter: int = 500) -> Fit:
     """The likelihood limit: PLSA / KL-NMF EM for 500 sweeps, started at the truth."""
-    from lls_topics.em import em_fit
+    from lls_topics.solvers.em import em_fit
 
     M = _as_csr(counts)
     t0 = time.perf_counter()

@@ -215,8 +215,8 @@ def child_ddfa(data: dict, mode: str, epochs: int, seed: int) -> dict:
     """Fit DDFA streamed (memmap) or in memory (the array loaded) and score it."""
     import torch
 
-    from lls_topics.ddfa import DDFA
-    from lls_topics.discriminator import DomainDiscriminator
+    from lls_topics.continuous.ddfa import DDFA
+    from lls_topics.continuous.discriminator import DomainDiscriminator
     from lls_topics.metrics import matched_accuracy
 
     torch.set_num_threads(1)

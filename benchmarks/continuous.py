@@ -8,7 +8,7 @@ setting and seed, one domain discriminator is trained and shared by
   outputs of validation + train, scikit-learn NMF(init='random') on the per-domain
   normalized cluster counts, p(y|x) = pinv(P(d|y)) p(d|x) with uniform p(d));
 - ``ours-anchor-refine<N>`` (with ``--refine-rounds N``): the same with N rounds of
-  label-network refinement (``DDFA(refine_rounds=N)``, :mod:`lls_topics.relabel`);
+  label-network refinement (``DDFA(refine_rounds=N)``, :mod:`lls_topics.continuous.relabel`);
 - ``kmeans-raw``: k-means on the raw features with k clusters;
 - ``oracle``: the same network trained on the true labels, adjusted with the true p_d(y).
 
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from lls_topics.datasets import load_digits_lls, load_mnist1d_lls
-from lls_topics.discriminator import DomainDiscriminator
+from lls_topics.continuous.discriminator import DomainDiscriminator
 from lls_topics.metrics import matched_accuracy, prior_l1
 
 K = 10
@@ -158,7 +158,7 @@ def oracle(b: Any, k: int, seed: int, epochs: int, model: str = "mlp") -> tuple:
 
 
 def ours(disc: DomainDiscriminator, b: Any, k: int, seed: int, **params: Any) -> tuple:
-    from lls_topics.ddfa import DDFA
+    from lls_topics.continuous.ddfa import DDFA
 
     t0 = time.perf_counter()
     est = DDFA(k, random_state=seed, verbose=False, **params)

@@ -8,7 +8,7 @@ discriminator is trained and these are measured on the test split:
 - ``adjust-trueP``: the adjust step on the discriminator with the *true* p_d(y): the
   best any estimate of p_d(y) can do with this discriminator's p(d|x);
 - ``labelnet-trueP``: a label network trained on the domain labels through the true
-  p(d|y) (:func:`lls_topics.relabel.fit_label_network`): what better p(d|y) estimates
+  p(d|y) (:func:`lls_topics.continuous.relabel.fit_label_network`): what better p(d|y) estimates
   could reach by refinement;
 - ``purity``: the share of samples in the majority label of their cluster, for 3k
   k-means clusters of p(d|x) (the anchor condition needs pure clusters);
@@ -29,12 +29,12 @@ from collections import defaultdict
 import numpy as np
 
 from continuous import GRID, load, reference_ddfa
-from lls_topics.adjust import adjust_posterior, domain_given_label
-from lls_topics.ddfa import DDFA
-from lls_topics.discriminator import DomainDiscriminator
-from lls_topics.em import fit_domain_topic
+from lls_topics.continuous.adjust import adjust_posterior, domain_given_label
+from lls_topics.continuous.ddfa import DDFA
+from lls_topics.continuous.discriminator import DomainDiscriminator
+from lls_topics.solvers.em import fit_domain_topic
 from lls_topics.metrics import matched_accuracy, prior_l1
-from lls_topics.relabel import fit_label_network, label_proba
+from lls_topics.continuous.relabel import fit_label_network, label_proba
 
 
 def measure(b, seed: int, epochs: int) -> dict:

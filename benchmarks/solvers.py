@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 
 from lls_topics.datasets import DISCRETE_SETTINGS, make_discrete_lls
-from lls_topics.em import em_fit, fit_domain_topic
+from lls_topics.solvers.em import em_fit, fit_domain_topic
 from lls_topics.metrics import prior_l1
 
 
@@ -138,7 +138,7 @@ def kl_backends(settings, n_seeds: int) -> None:
     """em_fit against scikit-learn's KL multiplicative updates from the same start."""
     from sklearn.decomposition import NMF
 
-    from lls_topics.em import log_likelihood
+    from lls_topics.solvers.em import log_likelihood
     from lls_topics.solvers._init import init_nndsvda
 
     print(f"{'setting':11s} {'backend':10s} {'L1(P)':>7s} {'loglik/tok':>11s} {'secs':>7s}")

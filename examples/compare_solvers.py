@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # write a file; no window
 
 from lls_topics import compare, make_discrete_lls  # noqa: E402
-from lls_topics.cli import format_table  # noqa: E402
+from lls_topics.io import format_table  # noqa: E402
 from lls_topics.datasets import DISCRETE_SETTINGS  # noqa: E402
 from lls_topics.plotting import plot_comparison  # noqa: E402
 

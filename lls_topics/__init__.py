@@ -17,18 +17,22 @@ _LAZY = {
     "AnchorSolver": "lls_topics.solvers.anchor",
     "NMFSolver": "lls_topics.solvers.nmf",
     "LDASolver": "lls_topics.solvers.lda",
-    "DomainDiscriminator": "lls_topics.discriminator",
-    "Discretizer": "lls_topics.discretize",
-    "DDFA": "lls_topics.ddfa",
-    "compare": "lls_topics.compare",
-    "find_anchors": "lls_topics.anchors",
-    "recover_topics": "lls_topics.anchors",
-    "adjust_posterior": "lls_topics.adjust",
+    "DomainDiscriminator": "lls_topics.continuous.discriminator",
+    "Discretizer": "lls_topics.continuous.discretize",
+    "DDFA": "lls_topics.continuous.ddfa",
+    "compare": "lls_topics.comparison",
+    "find_anchors": "lls_topics.solvers.anchors",
+    "recover_topics": "lls_topics.solvers.anchors",
+    "adjust_posterior": "lls_topics.continuous.adjust",
     "make_discrete_lls": "lls_topics.datasets",
     "load_digits_lls": "lls_topics.datasets",
     "make_semisynthetic_lls": "lls_topics.datasets",
     "IdentifiabilityWarning": "lls_topics.solvers.base",
 }
+
+#: subpackages and modules reachable as attributes of the package
+_SUBMODULES = ("metrics", "datasets", "corpus", "solvers", "continuous", "plotting",
+               "persistence", "io", "comparison")
 
 __all__ = sorted(_LAZY) + ["__version__", "metrics", "datasets"]
 
@@ -38,8 +42,7 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
-    if name in ("metrics", "datasets", "corpus", "solvers", "em", "anchors", "plotting",
-                "persistence", "adjust", "ddfa", "discriminator", "discretize", "cli"):
+    if name in _SUBMODULES:
         return importlib.import_module(f"lls_topics.{name}")
     raise AttributeError(f"module 'lls_topics' has no attribute {name!r}")
 

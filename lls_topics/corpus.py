@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import check_count_matrix, check_int, check_same_length, check_tokens
+from .counting import unique_ids
 
 __all__ = ["DomainCorpus", "encode_domains"]
 
@@ -34,29 +35,9 @@ def encode_domains(domains: Any, name: str = "domains") -> tuple[np.ndarray, np.
     arr = as_id_array(domains, name)
     if arr.size == 0:
         return arr[:0], np.zeros(0, dtype=np.int64)
-    if arr.dtype.kind in "iu":
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo >= 0 and hi <= 4 * arr.size + 1024:
-            # O(n) path for small non-negative integer ids: no sort of n values
-            present = np.bincount(arr, minlength=hi + 1) > 0
-            ids = np.flatnonzero(present)
-            lookup = np.cumsum(present) - 1
-            return ids.astype(arr.dtype), lookup[arr].astype(np.int64)
-        ids, rows = np.unique(arr, return_inverse=True)
-        return ids, rows.astype(np.int64)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite ids")
-    try:
-        ids, rows = np.unique(arr, return_inverse=True)
-        return ids, rows.reshape(-1).astype(np.int64)
-    except TypeError:
-        # mixed, unorderable ids: first appearance order
-        table: dict[Hashable, int] = {}
-        rows = np.fromiter((table.setdefault(d, len(table)) for d in arr.tolist()),
-                           dtype=np.int64, count=arr.size)
-        ids = np.empty(len(table), dtype=object)
-        ids[:] = list(table)
-        return ids, rows
+    return unique_ids(arr)
 
 
 class DomainCorpus:
@@ -346,8 +327,7 @@ class DomainCorpus:
 def map_domain_ids(domains: Any, row_of: dict, name: str = "domains") -> np.ndarray:
     """Vectorized lookup of domain ids in ``row_of``; unknown ids raise ``ValueError``."""
     arr = as_id_array(domains, name)
-    uniq, inv = np.unique(arr, return_inverse=True) if arr.dtype != object else \
-        _unique_objects(arr)
+    uniq, inv = unique_ids(arr)
     rows_u = np.empty(len(uniq), dtype=np.int64)
     for i, d in enumerate(uniq.tolist()):  # loop over distinct ids only
         r = row_of.get(d)
@@ -392,15 +372,3 @@ def as_id_array(domains: Any, name: str = "domains") -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D with one id per sample, got shape {arr.shape}")
     return arr
-
-
-def _unique_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        return np.unique(arr, return_inverse=True)
-    except TypeError:
-        table: dict = {}
-        inv = np.fromiter((table.setdefault(d, len(table)) for d in arr.tolist()),
-                          dtype=np.int64, count=arr.size)
-        uniq = np.empty(len(table), dtype=object)
-        uniq[:] = list(table)
-        return uniq, inv

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from ._validation import check_int, check_tokens
 
-__all__ = ["ChunkCounter", "count_chunks"]
+__all__ = ["ChunkCounter", "count_chunks", "unique_ids"]
 
 # pending chunks are merged into the running total once they hold at least this many
 # entries (and at least as many as the total), so merging costs amortized O(entries)
@@ -133,12 +133,10 @@ class _Codebook:
             inv = np.asarray(values.codes, dtype=np.int64)
             if inv.size and inv.min() < 0:
                 raise ValueError(f"{self.name} contains missing values")
-        elif values.dtype.kind in "iu":
-            from .corpus import encode_domains
-
-            uniq, inv = encode_domains(values)  # O(n) for small non-negative ids
         else:
-            uniq, inv = _unique(values)
+            if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+                raise ValueError(f"{self.name} contain NaN or infinite values")
+            uniq, inv = unique_ids(values)
         # one dictionary look-up per distinct value of the chunk, not per sample
         codes = np.empty(len(uniq), dtype=np.int64)
         for i, u in enumerate(uniq.tolist()):
@@ -157,13 +155,33 @@ class _Codebook:
         return out
 
 
-def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(..., return_inverse=True)``, falling back to first appearance."""
-    from .corpus import _unique_objects
+def unique_ids(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and the index of each value among them.
 
-    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
-        raise ValueError("ids contain NaN or infinite values")
-    return _unique_objects(values)
+    Sorted where the values are mutually comparable (an O(n) bincount for small
+    non-negative integers, no sort), in order of first appearance otherwise.
+
+    Returns
+    -------
+    uniq : ndarray of shape (n_distinct,)
+    inverse : ndarray of int64, shape (n,)
+    """
+    if values.dtype.kind in "iu" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if lo >= 0 and hi <= 4 * values.size + 1024:
+            present = np.bincount(values, minlength=hi + 1) > 0
+            lookup = np.cumsum(present) - 1
+            return np.flatnonzero(present).astype(values.dtype), lookup[values].astype(np.int64)
+    try:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq, inv.reshape(-1).astype(np.int64)
+    except TypeError:  # mixed, unorderable ids
+        table: dict = {}
+        inv = np.fromiter((table.setdefault(v, len(table)) for v in values.tolist()),
+                          dtype=np.int64, count=values.size)
+        uniq = np.empty(len(table), dtype=object)
+        uniq[:] = list(table)
+        return uniq, inv
 
 
 def _sorted_order(labels: np.ndarray) -> np.ndarray | None:

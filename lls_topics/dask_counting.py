@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["DaskCountError", "count_dask", "import_dask", "dask_client", "read_with_dask"]
+__all__ = ["DaskCountError", "count_dask", "import_dask", "dask_client"]
 
 _EXTRA = 'pip install "lls-topics[dask]"'
 
@@ -147,45 +147,3 @@ def _object_array(values: list) -> np.ndarray:
         arr[:] = values
     return arr
 
-
-def _named_words(item: tuple, keep_stopwords: bool) -> tuple:
-    from .io_stream import file_words
-
-    name, path = item
-    return name, file_words(path, keep_stopwords)
-
-
-def read_with_dask(path: str, fmt: str, *, names: list | None = None,
-                   keep_stopwords: bool = False, min_count: int = 1) -> Any:
-    """Count a CSV/TSV token-table glob, or the text files ``path`` (a list, with their
-    domain ``names``), on the active Dask scheduler; the same corpus as the readers of
-    :mod:`lls_topics.io`.
-    """
-    import glob
-
-    import_dask()
-    from .corpus import DomainCorpus
-    from .io_stream import drop_rare_words, numeric_ids, table_columns
-
-    if fmt == "textdir":
-        import dask.bag as db
-
-        items = list(zip(names, path))
-        bag = db.from_sequence(items, npartitions=max(1, min(len(items), 256)))
-        corpus = DomainCorpus.from_dask(bag.map(_named_words, keep_stopwords))
-        return drop_rare_words(corpus, min_count)
-    if fmt not in ("csv", "tsv"):
-        raise ValueError(f"--dask reads token tables (csv, tsv) and text folders, not {fmt}")
-    import dask.dataframe as dd
-
-    files = sorted(glob.glob(path))
-    if not files:
-        raise ValueError(f"no file matches {path!r}")
-    sep = "," if fmt == "csv" else "\t"
-    columns, header = table_columns(files[0], sep)
-    ddf = dd.read_csv(files, sep=sep, header=0 if header else None, names=columns,
-                      usecols=[c for c in columns if c in ("domain", "token", "count")],
-                      dtype={"domain": str, "token": str}, skipinitialspace=True,
-                      blocksize="64MB")
-    corpus = DomainCorpus.from_dask(ddf, count="count" if "count" in columns else None)
-    return numeric_ids(corpus)

@@ -26,7 +26,7 @@ __all__ = ["run_demo", "reference_ddfa", "supervised_oracle"]
 def reference_ddfa(n_topics: int, *, random_state: Any = None, verbose: bool = False,
                    discriminator: Any = None) -> Any:
     """The reference DDFA pipeline of the protocol, expressed as DDFA options."""
-    from .ddfa import DDFA
+    from .continuous.ddfa import DDFA
     from .solvers.nmf import NMFSolver
 
     return DDFA(n_topics, solver=NMFSolver(n_topics, reference=True),
@@ -46,7 +46,7 @@ def supervised_oracle(X: np.ndarray, y: np.ndarray, X_test: np.ndarray, d_test: 
     -------
     ndarray of int, shape (n_test,)
     """
-    from .discriminator import DomainDiscriminator
+    from .continuous.discriminator import DomainDiscriminator
 
     clf = DomainDiscriminator(random_state=random_state, verbose=verbose, **disc_params)
     clf.fit(X, y)
@@ -95,9 +95,9 @@ def run_demo(*, solver: str = "anchor", plot: str | None = None, seed: int = 0,
              oracle: bool = True, out: Any = None) -> int:
     """Run the demo, print its report to ``out`` (stdout) and return 0."""
     if plot:
-        from .cli import _plotting
+        from .plotting import use_file_backend
 
-        _plotting()  # Agg backend, or a one-line error before minutes of fitting
+        use_file_backend()  # Agg backend, or a one-line error before minutes of fitting
     with _one_torch_thread():
         return _run_demo(solver=solver, plot=plot, seed=seed, quiet=quiet, epochs=epochs,
                          reference=reference, oracle=oracle, out=out)
@@ -106,8 +106,8 @@ def run_demo(*, solver: str = "anchor", plot: str | None = None, seed: int = 0,
 def _run_demo(*, solver: str, plot: str | None, seed: int, quiet: bool, epochs: int | None,
               reference: bool, oracle: bool, out: Any) -> int:
     from .datasets import load_digits_lls
-    from .ddfa import DDFA
-    from .discriminator import DomainDiscriminator
+    from .continuous.ddfa import DDFA
+    from .continuous.discriminator import DomainDiscriminator
     from .metrics import align_labels, matched_accuracy, prior_l1
 
     out = out or sys.stdout
@@ -172,9 +172,9 @@ def _run_demo(*, solver: str, plot: str | None, seed: int, quiet: bool, epochs: 
         print(f"{name:<34}{a:13.3f}{err_s}{t:9.1f}", file=out)
 
     if plot:
-        from .cli import _savefig
+        from .plotting import savefig
 
-        _savefig(demo_figure(data, model, perm), plot)
+        savefig(demo_figure(data, model, perm), plot)
         print(f"\nwrote {plot}", file=out)
     return 0
 

@@ -15,52 +15,60 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["token_table_chunks", "read_token_table_chunked", "read_text_dir_chunked",
-           "read_mmcorpus_chunked", "file_words", "table_columns"]
+           "read_mmcorpus_chunked", "file_words", "table_columns", "table_layout",
+           "numeric_ids", "drop_rare_words"]
 
 _DOMAIN_NAMES = ("domain", "doc", "document", "d", "domain_id")
 _TOKEN_NAMES = ("token", "word", "input", "x", "token_id", "word_id")
 _COUNT_NAMES = ("count", "n", "weight")
 
 
-def _layout(path: Path, delimiter: str) -> tuple[int, int, int | None, int]:
-    """(domain column, token column, count column or None, lines before the data)."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        for lineno, row in enumerate(csv.reader(fh, delimiter=delimiter)):
-            if row and any(c.strip() for c in row):
-                break
-        else:
-            raise ValueError(f"{str(path)!r} is empty: expected rows of domain{delimiter}"
-                             "token")
-    head = [c.strip().lower() for c in row]
+def table_layout(first: list[str], path: Any, delimiter: str
+                 ) -> tuple[int, int, int | None, bool]:
+    """(domain column, token column, count column or None, whether ``first`` - the
+    table's first non-empty row - is a header) of a token table."""
+    head = [c.strip().lower() for c in first]
     if any(h in _DOMAIN_NAMES for h in head) or any(h in _TOKEN_NAMES for h in head):
         try:
             dom = next(i for i, h in enumerate(head) if h in _DOMAIN_NAMES)
             tok = next(i for i, h in enumerate(head) if h in _TOKEN_NAMES)
         except StopIteration:
-            raise ValueError(f"{str(path)!r}: the header {row} needs a 'domain' and a "
+            raise ValueError(f"{str(path)!r}: the header {first} needs a 'domain' and a "
                              "'token' column") from None
         cnt = next((i for i, h in enumerate(head) if h in _COUNT_NAMES), None)
-        return dom, tok, cnt, lineno + 1
-    if len(head) < 2:
-        raise ValueError(f"{str(path)!r}: row 1 has {len(head)} column(s), expected at least "
+        return dom, tok, cnt, True
+    return 0, 1, (2 if len(head) >= 3 else None), False
+
+
+def _first_row(path: Path, delimiter: str) -> tuple[list[str], int]:
+    """The first non-empty row and its line index."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        for lineno, row in enumerate(csv.reader(fh, delimiter=delimiter)):
+            if row and any(c.strip() for c in row):
+                return row, lineno
+    raise ValueError(f"{str(path)!r} is empty: expected rows of domain{delimiter}token")
+
+
+def _layout(path: Path, delimiter: str) -> tuple[int, int, int | None, int]:
+    """(domain column, token column, count column or None, lines before the data)."""
+    first, lineno = _first_row(path, delimiter)
+    dom, tok, cnt, header = table_layout(first, path, delimiter)
+    if not header and len(first) < 2:
+        raise ValueError(f"{str(path)!r}: row 1 has {len(first)} column(s), expected at least "
                          f"2 (domain{delimiter}token); wrong --format?")
-    return 0, 1, (2 if len(head) >= 3 else None), lineno
+    return dom, tok, cnt, lineno + 1 if header else lineno
 
 
 def table_columns(path: Any, delimiter: str) -> tuple[list[str], bool]:
     """Column names for a token table, ``domain``, ``token`` and ``count`` where the
     reader finds them (others ``column<i>``), and whether its first row is a header."""
-    path = Path(path)
-    dom, tok, cnt, skip = _layout(path, delimiter)
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        rows = (r for r in csv.reader(fh, delimiter=delimiter) if r and any(c.strip() for c in r))
-        first = next(rows)
+    first, _ = _first_row(Path(path), delimiter)
+    dom, tok, cnt, header = table_layout(first, path, delimiter)
     names = [f"column{i}" for i in range(len(first))]
     names[dom], names[tok] = "domain", "token"
     if cnt is not None:
         names[cnt] = "count"
-    has_header = any(c.strip().lower() in _DOMAIN_NAMES + _TOKEN_NAMES for c in first)
-    return names, has_header
+    return names, header
 
 
 def file_words(path: Any, keep_stopwords: bool = False) -> list[str]:

@@ -58,6 +58,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .solvers.registry import solver_classes
+
 __all__ = ["save_estimator", "load_estimator", "register_estimator", "FORMAT_VERSION",
            "save_torch_state", "load_torch_state", "read_torch_state"]
 
@@ -69,12 +71,10 @@ _ARRAYS = "arrays.npz"
 
 # whitelist: name stored in the file -> (module, attribute). Only these are built at load.
 _REGISTRY: dict[str, tuple[str, str]] = {
-    "AnchorSolver": ("lls_topics.solvers.anchor", "AnchorSolver"),
-    "NMFSolver": ("lls_topics.solvers.nmf", "NMFSolver"),
-    "LDASolver": ("lls_topics.solvers.lda", "LDASolver"),
-    "DomainDiscriminator": ("lls_topics.discriminator", "DomainDiscriminator"),
-    "Discretizer": ("lls_topics.discretize", "Discretizer"),
-    "DDFA": ("lls_topics.ddfa", "DDFA"),
+    **solver_classes(),
+    "DomainDiscriminator": ("lls_topics.continuous.discriminator", "DomainDiscriminator"),
+    "Discretizer": ("lls_topics.continuous.discretize", "Discretizer"),
+    "DDFA": ("lls_topics.continuous.ddfa", "DDFA"),
     # scikit-learn pieces that lls_topics estimators hold as fitted attributes
     "sklearn.KMeans": ("sklearn.cluster", "KMeans"),
     "sklearn.MiniBatchKMeans": ("sklearn.cluster", "MiniBatchKMeans"),

@@ -11,7 +11,8 @@ import numpy as np
 
 from ._validation import check_distribution_matrix
 
-__all__ = ["plot_domain_topics", "plot_simplex", "plot_comparison", "label_vertices"]
+__all__ = ["plot_domain_topics", "plot_simplex", "plot_comparison", "label_vertices",
+           "use_file_backend", "savefig"]
 
 
 def _pyplot() -> Any:
@@ -21,6 +22,43 @@ def _pyplot() -> Any:
         raise ImportError("lls_topics.plotting needs matplotlib: "
                           "pip install 'lls-topics[plot]'") from exc
     return plt
+
+
+def use_file_backend() -> None:
+    """Draw to files only (matplotlib's Agg backend) unless pyplot is already in use.
+
+    Command-line tools call this so that no window ever opens. Raises a ``ValueError``
+    with the install command when matplotlib is missing.
+    """
+    import sys
+
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("plotting needs matplotlib: pip install 'lls-topics[plot]'") from None
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+
+
+def savefig(fig: Any, path: Any, *, dpi: int = 110) -> None:
+    """Save ``fig`` to ``path`` (creating its folder) and close it.
+
+    Raises
+    ------
+    ValueError
+        When the file cannot be written, naming the path.
+    """
+    from pathlib import Path
+
+    plt = _pyplot()
+    parent = Path(path).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot write the plot {str(path)!r}: {exc}") from None
+    finally:
+        plt.close(fig)
 
 
 def plot_domain_topics(true: Any, estimated: Any, *, domain_ids: Sequence[Any] | None = None,
@@ -278,7 +316,7 @@ def plot_simplex(p_d_given_x: Any, anchors: Any = None, *, labels: Any = None,
 
 #: (key, axis label, lower is better) of the bars drawn by plot_comparison, in order
 _COMPARISON_PANELS = (
-    ("prior_l1", "L1 error of $p_d(y)$", True),
+    ("l1_P", "L1 error of $p_d(y)$", True),
     ("oracle_ratio", "L1 / oracle L1", True),
     ("matched_accuracy", "matched accuracy", False),
     ("topic_l1", "L1 error of $p(x|y)$", True),
@@ -308,12 +346,12 @@ def _number(value: Any) -> float:
 
 def plot_comparison(table: Any, *, metrics: Sequence[str] | None = None,
                     label_key: str = "solver", log_time: bool = False) -> Any:
-    """Bars of error and time per solver, from :func:`lls_topics.compare`'s table.
+    """Bars of error and time per solver, from :func:`lls_topics.comparison`'s table.
 
     Parameters
     ----------
     table : list of dict or pandas DataFrame
-        One row per solver. Recognized keys: ``prior_l1``, ``oracle_ratio``,
+        One row per solver. Recognized keys: ``l1_P``, ``oracle_ratio``,
         ``matched_accuracy``, ``topic_l1``, ``log_likelihood``, ``fit_seconds``; missing
         keys or values are tolerated (a metric that no row has gets no panel, a missing
         value gets no bar and is marked "n/a"). Rows with a ``setting`` key are labeled

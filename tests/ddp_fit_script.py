@@ -13,9 +13,9 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 torch.set_num_threads(1)
 
-from lls_topics.ddfa import DDFA  # noqa: E402
-from lls_topics.discriminator import DomainDiscriminator  # noqa: E402
-from lls_topics.distributed import is_main_process, rank, world_size  # noqa: E402
+from lls_topics.continuous.ddfa import DDFA  # noqa: E402
+from lls_topics.continuous.discriminator import DomainDiscriminator  # noqa: E402
+from lls_topics.continuous.distributed import is_main_process, rank, world_size  # noqa: E402
 from lls_topics.metrics import matched_accuracy  # noqa: E402
 from lls_topics.persistence import save_estimator  # noqa: E402
 from test_ddfa import FAST, blobs  # noqa: E402

@@ -1,7 +1,7 @@
 """Assertions shared by the solver tests."""
 import numpy as np
 
-from lls_topics.em import fit_domain_topic
+from lls_topics.solvers.em import fit_domain_topic
 from lls_topics.metrics import prior_l1
 
 

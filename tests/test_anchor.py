@@ -4,10 +4,10 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from lls_topics import AnchorSolver, DomainCorpus
-from lls_topics.anchors import (find_anchors, project_simplex, recover_topics,
-                                simplex_least_squares, word_profiles)
+from lls_topics._simplex import project_simplex, simplex_least_squares
+from lls_topics.solvers.anchors import find_anchors, recover_topics, word_profiles
 from lls_topics.datasets import DISCRETE_SETTINGS, make_discrete_lls, population_counts
-from lls_topics.em import fit_domain_topic
+from lls_topics.solvers.em import fit_domain_topic
 from lls_topics.metrics import align_labels, matched_accuracy, prior_l1
 
 

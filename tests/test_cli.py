@@ -235,6 +235,8 @@ def test_compare_planted_problem(tmp_path, capsys):
     assert code == 0, err
     assert "anchor" in stdout and "nmf" in stdout
     assert png.stat().st_size > 0
+    # the truth beside the most accurate solver's p_d(y)
+    assert (tmp_path / "cmp_heatmaps.png").stat().st_size > 0
     code, _, err = _run(["compare", "--problem", "nope", "-q"], capsys)
     assert code == 2 and "small-a3" in err
 

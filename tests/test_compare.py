@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lls_topics.compare import align_to_truth, compare
+from lls_topics.comparison import align_to_truth, compare
 from lls_topics.datasets import make_discrete_lls
 from lls_topics.solvers.lda import LDASolver
 from lls_topics.solvers.nmf import NMFSolver

@@ -4,12 +4,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lls_topics.adjust import (adjust_posterior, domain_given_label, label_posterior,  # noqa
-                               project_simplex)
+from lls_topics._simplex import project_simplex  # noqa: E402
+from lls_topics.continuous.adjust import (adjust_posterior, domain_given_label,  # noqa: E402
+                                          label_posterior)
 from lls_topics.datasets import draw_domain_priors
-from lls_topics.ddfa import DDFA
-from lls_topics.discretize import Discretizer
-from lls_topics.discriminator import DomainDiscriminator
+from lls_topics.continuous.ddfa import DDFA
+from lls_topics.continuous.discretize import Discretizer
+from lls_topics.continuous.discriminator import DomainDiscriminator
 from lls_topics.metrics import matched_accuracy, prior_l1
 
 FAST = dict(epochs=30, patience=5, hidden=(32,), lr=1e-2, verbose=False)
@@ -170,7 +171,7 @@ def test_ddfa_recovers_planted_blobs(planted):
 
 
 def test_ddfa_auto_space_follows_domain_signal(planted):
-    from lls_topics.ddfa import FEATURE_SHARE, NO_SIGNAL, default_n_clusters
+    from lls_topics.continuous.policy import FEATURE_SHARE, NO_SIGNAL, default_n_clusters
 
     X, y, d, P, est = planted
     # strong shift: the discriminator beats the prior p(d), and clusters of the

@@ -10,9 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 
-from lls_topics import distributed as lls_dist  # noqa: E402
-from lls_topics.ddfa import DDFA  # noqa: E402
-from lls_topics.discriminator import DomainDiscriminator  # noqa: E402
+from lls_topics.continuous import distributed as lls_dist  # noqa: E402
+from lls_topics.continuous.ddfa import DDFA  # noqa: E402
+from lls_topics.continuous.discriminator import DomainDiscriminator  # noqa: E402
 from lls_topics.metrics import matched_accuracy  # noqa: E402
 from lls_topics.persistence import load_estimator  # noqa: E402
 

@@ -7,10 +7,7 @@ import pytest
 from lls_topics.corpus import DomainCorpus
 from lls_topics.io_stream import read_mmcorpus_chunked, read_token_table_chunked
 
-try:
-    from lls_topics.io import read_discrete
-except ImportError:  # before the io/cli split
-    from lls_topics.cli import read_discrete
+from lls_topics.io import read_discrete
 
 
 def _same(a, b, exact=True):

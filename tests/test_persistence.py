@@ -8,7 +8,7 @@ from sklearn.cluster import KMeans
 
 from lls_topics import persistence
 from lls_topics.datasets import make_discrete_lls
-from lls_topics.em import em_fit
+from lls_topics.solvers.em import em_fit
 from lls_topics.persistence import FORMAT_VERSION, load_estimator, save_estimator
 from lls_topics.solvers.base import BaseTopicSolver
 
@@ -236,7 +236,7 @@ def test_anchor_solver_round_trip(problem, tmp_path):
 
 
 def test_discriminator_saved_on_a_missing_device_loads_on_cpu(tmp_path):
-    from lls_topics.discriminator import DomainDiscriminator
+    from lls_topics.continuous.discriminator import DomainDiscriminator
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 3)).astype(np.float32)

@@ -54,12 +54,12 @@ def test_simplex(n_domains, tmp_path):
 
 def test_comparison_tolerates_missing_keys(tmp_path):
     table = [
-        {"solver": "anchor", "fit_seconds": 0.1, "prior_l1": 0.3, "oracle_ratio": 1.2},
-        {"solver": "nmf", "fit_seconds": 0.5, "prior_l1": 0.25},
-        {"solver": "lda", "fit_seconds": 2.0, "prior_l1": None, "matched_accuracy": 0.8},
+        {"solver": "anchor", "fit_seconds": 0.1, "l1_P": 0.3, "oracle_ratio": 1.2},
+        {"solver": "nmf", "fit_seconds": 0.5, "l1_P": 0.25},
+        {"solver": "lda", "fit_seconds": 2.0, "l1_P": None, "matched_accuracy": 0.8},
     ]
     fig = plot_comparison(table)
-    assert len(fig.axes) == 4  # prior_l1, oracle_ratio, matched_accuracy, fit_seconds
+    assert len(fig.axes) == 4  # l1_P, oracle_ratio, matched_accuracy, fit_seconds
     fig.savefig(tmp_path / "c.png")
     fig = plot_comparison([{"solver": "x", "fit_seconds": 1.0}], log_time=True)
     assert len(fig.axes) == 1
@@ -67,3 +67,19 @@ def test_comparison_tolerates_missing_keys(tmp_path):
         plot_comparison([{"solver": "x"}])
     with pytest.raises(ValueError, match="empty"):
         plot_comparison([])
+
+
+def test_comparison_of_a_real_compare_call_has_the_prior_error_panel():
+    from lls_topics import compare, make_discrete_lls
+
+    data = make_discrete_lls(n_topics=3, n_words=40, n_domains=8, n_per_domain=400,
+                             random_state=1)
+    table = compare(data, solvers=("anchor", "nmf-reference"), truth=data, random_state=0)
+    fig = plot_comparison(table)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("L1 error of $p_d(y)$") for t in titles), titles
+    # its bars carry the table's own values
+    panel = fig.axes[[t.startswith("L1 error of $p_d(y)$") for t in titles].index(True)]
+    widths = sorted(round(p.get_width(), 9) for p in panel.patches)
+    rows = table.to_dict("records") if hasattr(table, "to_dict") else table
+    assert widths == sorted(round(float(r["l1_P"]), 9) for r in rows)

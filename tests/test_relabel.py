@@ -1,14 +1,14 @@
-"""Tests of the label-network refinement (lls_topics.relabel and DDFA(refine_rounds=...))."""
+"""Tests of the label-network refinement (lls_topics.continuous.relabel and DDFA(refine_rounds=...))."""
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from lls_topics.adjust import domain_given_label  # noqa: E402
-from lls_topics.ddfa import DDFA  # noqa: E402
-from lls_topics.discriminator import DomainDiscriminator  # noqa: E402
+from lls_topics.continuous.adjust import domain_given_label  # noqa: E402
+from lls_topics.continuous.ddfa import DDFA  # noqa: E402
+from lls_topics.continuous.discriminator import DomainDiscriminator  # noqa: E402
 from lls_topics.metrics import matched_accuracy, prior_l1  # noqa: E402
-from lls_topics.relabel import fit_label_network, label_proba  # noqa: E402
+from lls_topics.continuous.relabel import fit_label_network, label_proba  # noqa: E402
 
 from test_ddfa import FAST, blobs  # noqa: E402
 

@@ -6,7 +6,7 @@ from sklearn.exceptions import NotFittedError
 torch = pytest.importorskip("torch")
 
 from lls_topics import DDFA, Discretizer, DomainDiscriminator  # noqa: E402
-from lls_topics.adjust import adjust_posterior  # noqa: E402
+from lls_topics.continuous.adjust import adjust_posterior  # noqa: E402
 from lls_topics.metrics import matched_accuracy, prior_l1  # noqa: E402
 
 FAST = dict(hidden=(16,), epochs=30, batch_size=64, verbose=False, random_state=0)

@@ -4,9 +4,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import lls_topics.streaming as st  # noqa: E402
-from lls_topics.ddfa import DDFA  # noqa: E402
-from lls_topics.discriminator import DomainDiscriminator  # noqa: E402
+import lls_topics.continuous.streaming as st  # noqa: E402
+from lls_topics.continuous.ddfa import DDFA  # noqa: E402
+from lls_topics.continuous.discriminator import DomainDiscriminator  # noqa: E402
 from lls_topics.metrics import matched_accuracy  # noqa: E402
 
 from test_ddfa import blobs  # noqa: E402

@@ -20,17 +20,14 @@ from typing import Any, Callable
 import numpy as np
 import scipy.sparse as sp
 
+from .._simplex import normalize_rows
+
 __all__ = ["INIT_METHODS", "resolve_init", "init_anchor", "init_nndsvda", "init_random"]
 
 InitFn = Callable[[sp.csr_matrix, int, np.random.Generator], "tuple[np.ndarray, np.ndarray]"]
 
 
-def _normalize(X: np.ndarray) -> np.ndarray:
-    s = X.sum(axis=1, keepdims=True)
-    return np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
-
-
-def _seed(rng: np.random.Generator) -> int:
+def seed_from(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**31 - 1))
 
 
@@ -53,7 +50,7 @@ def init_anchor(counts: sp.csr_matrix, n_topics: int, rng: np.random.Generator
     with warnings.catch_warnings():
         # the calling solver already checked (and warned about) identifiability
         warnings.simplefilter("ignore", IdentifiabilityWarning)
-        solver = AnchorSolver(n_topics, random_state=_seed(rng)).fit(counts)
+        solver = AnchorSolver(n_topics, random_state=seed_from(rng)).fit(counts)
     return solver.domain_topic_, solver.topic_word_
 
 
@@ -68,7 +65,7 @@ def init_nndsvda(counts: sp.csr_matrix, n_topics: int, rng: np.random.Generator
     sizes = np.asarray(counts.sum(axis=1)).ravel()
     Q = sp.diags(1.0 / sizes) @ counts  # rows are the empirical p(x|d)
     k = n_topics
-    U, S, Vt = randomized_svd(Q, k, random_state=_seed(rng))
+    U, S, Vt = randomized_svd(Q, k, random_state=seed_from(rng))
     W = np.zeros((Q.shape[0], k))
     H = np.zeros((k, Q.shape[1]))
     # the leading singular pair of a non-negative matrix can be taken non-negative
@@ -90,7 +87,7 @@ def init_nndsvda(counts: sp.csr_matrix, n_topics: int, rng: np.random.Generator
     fill = 1.0 / Q.shape[1]  # the mean entry of a row-stochastic matrix
     W[W < 1e-12] = fill
     H[H < 1e-12] = fill
-    return _rescale(W, H)
+    return rescale(W, H)
 
 
 def init_random(counts: sp.csr_matrix, n_topics: int, rng: np.random.Generator
@@ -99,17 +96,17 @@ def init_random(counts: sp.csr_matrix, n_topics: int, rng: np.random.Generator
     freq = np.asarray(counts.sum(axis=0)).ravel()
     freq = freq / freq.sum()
     # perturbing the pooled frequencies keeps unseen inputs at zero mass
-    A = _normalize(freq[None, :] * rng.gamma(1.0, 1.0, size=(n_topics, freq.size)) + 1e-12)
+    A = normalize_rows(freq[None, :] * rng.gamma(1.0, 1.0, size=(n_topics, freq.size)) + 1e-12)
     P = rng.dirichlet(np.ones(n_topics), size=counts.shape[0])
     return P, A
 
 
-def _rescale(W: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rescale(W: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Turn ``W @ H`` (D x k, k x V) into normalized ``(P, A)`` with the same product
     up to each row's scale."""
     s = H.sum(axis=1)
     s = np.where(s > 0, s, 1.0)
-    return _normalize(W * s[None, :]), _normalize(H / s[:, None])
+    return normalize_rows(W * s[None, :]), normalize_rows(H / s[:, None])
 
 
 INIT_METHODS: dict[str, InitFn] = {"anchor": init_anchor, "nndsvda": init_nndsvda,
@@ -141,4 +138,4 @@ def check_init_output(out: Any, shape: tuple[int, int], n_topics: int
                          f"({D}, {n_topics}) and ({n_topics}, {V})")
     if not (np.all(np.isfinite(P)) and np.all(np.isfinite(A))) or P.min() < 0 or A.min() < 0:
         raise ValueError("init returned negative or non-finite entries")
-    return _normalize(P), _normalize(A)
+    return normalize_rows(P), normalize_rows(A)

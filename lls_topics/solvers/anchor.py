@@ -6,8 +6,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from ..anchors import find_anchors, recover_topics, simplex_least_squares, word_profiles
-from ..em import CountData, em_fit, fit_domain_topic, vb_fit
+from .._simplex import simplex_least_squares
+from .anchors import find_anchors, recover_topics, word_profiles
+from .em import CountData, em_fit, fit_domain_topic, vb_fit
 from .base import BaseTopicSolver
 
 __all__ = ["AnchorSolver", "cooccurrence_profiles"]

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import (check_count_matrix, check_identifiable, check_int,
                            check_random_state, check_tokens)
 from ..corpus import DomainCorpus, sample_rows
-from ..em import CountData, fit_domain_topic, log_likelihood
+from .em import CountData, fit_domain_topic, log_likelihood
 
 __all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts"]
 

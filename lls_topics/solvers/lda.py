@@ -48,8 +48,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_int
-from ..em import CountData
-from ._init import _seed, check_init_output, resolve_init
+from .em import CountData
+from ._init import check_init_output, resolve_init, seed_from
 from .base import BaseTopicSolver
 
 __all__ = ["LDASolver"]
@@ -187,7 +187,7 @@ class LDASolver(BaseTopicSolver):
         D, V = counts.shape
         init = resolve_init(self.init, _INITS)
         init_rng, model_rng = rng.spawn(2)
-        model = self._make_model(V, D, _seed(model_rng))
+        model = self._make_model(V, D, seed_from(model_rng))
         if init != "gensim":
             P0, A0 = check_init_output(init(counts, k, init_rng), counts.shape, k)
             model.state.sstats[...] = _expected_topic_counts(counts, P0, A0)

@@ -1,7 +1,7 @@
 """Non-negative matrix factorization solvers for the domain-by-input counts.
 
 ``loss="kl"`` is maximum likelihood for the counts (PLSA): it runs the sparse EM of
-:func:`lls_topics.em.em_fit`, whose updates are the multiplicative KL-NMF updates with
+:func:`lls_topics.solvers.em.em_fit`, whose updates are the multiplicative KL-NMF updates with
 each domain's scale profiled out. On the protocol grid it is 1.5x (large) to 13x
 (small) faster than scikit-learn's ``NMF(beta_loss="kullback-leibler", solver="mu")``
 from the same start, at the same likelihood and prior error (``benchmarks/solvers.py
@@ -19,8 +19,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from .._validation import check_int
-from ..em import CountData, em_fit
-from ._init import _rescale, _seed, check_init_output, resolve_init
+from .em import CountData, em_fit
+from .._simplex import normalize_rows
+from ._init import check_init_output, rescale, resolve_init, seed_from
 from .base import BaseTopicSolver
 
 __all__ = ["NMFSolver", "reference_nmf"]
@@ -41,7 +42,7 @@ def _reference(counts: Any, n_topics: int, random_state: Any, quiet: bool = Fals
             warnings.simplefilter("ignore", ConvergenceWarning)
         W = model.fit_transform(X)  # V x k: p(x|y) up to column scale
     H = model.components_  # k x D
-    P, A = _rescale(H.T, W.T)
+    P, A = rescale(H.T, W.T)
     return P, A, int(model.n_iter_)
 
 
@@ -79,7 +80,7 @@ def _sparse_map_em(data: CountData, P: np.ndarray, A: np.ndarray, prior: float,
     a label explains less than ``-prior`` samples of drop out of that label, and the
     multiplicative updates then keep them out.
     """
-    from ..em import _blas_single_thread
+    from .em import blas_single_thread
 
     _, V = data.shape
     has_data = np.zeros(V, dtype=bool)
@@ -87,7 +88,7 @@ def _sparse_map_em(data: CountData, P: np.ndarray, A: np.ndarray, prior: float,
     prev = -np.inf
     n_iter, converged = 0, tol == 0
     check_every = 10  # the log-likelihood costs as much as an update
-    with _blas_single_thread():
+    with blas_single_thread():
         for it in range(max_iter):
             check = tol > 0 and it % check_every == 0
             R, ll = data.ratio(P, A, with_ll=check)
@@ -105,16 +106,11 @@ def _sparse_map_em(data: CountData, P: np.ndarray, A: np.ndarray, prior: float,
             if lost.size:
                 best = np.argmax(S[:, lost], axis=0)
                 S_map[best, lost] = S[best, lost]
-            A = _normalize(S_map)
-            P = _normalize(P_new)
+            A = normalize_rows(S_map)
+            P = normalize_rows(P_new)
             n_iter = it + 1
     _, ll = data.ratio(P, A)
     return P, A, n_iter, ll, converged
-
-
-def _normalize(X: np.ndarray) -> np.ndarray:
-    s = X.sum(axis=1, keepdims=True)
-    return np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
 
 
 class NMFSolver(BaseTopicSolver):
@@ -236,7 +232,7 @@ class NMFSolver(BaseTopicSolver):
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:
         if self.reference:
-            P, A, n_iter = _reference(counts, int(self.n_topics), _seed(rng), quiet=True)
+            P, A, n_iter = _reference(counts, int(self.n_topics), seed_from(rng), quiet=True)
             self.n_iter_ = n_iter
             self.converged_ = n_iter < 200
             self.restart_objectives_ = np.array([np.nan])
@@ -291,7 +287,7 @@ class NMFSolver(BaseTopicSolver):
         Q = (sp.diags(1.0 / sizes) @ counts).tocsr()  # rows are the empirical p(x|d)
         model = NMF(n_components=int(self.n_topics), init="custom", solver="cd",
                     beta_loss="frobenius", max_iter=int(self.max_iter), tol=self._tol(),
-                    random_state=_seed(rng))
+                    random_state=seed_from(rng))
         with warnings.catch_warnings():
             # replaced below by a warning that names this class's parameter
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -304,6 +300,6 @@ class NMFSolver(BaseTopicSolver):
         # ||Q - W H||^2 from the non-zeros of Q and k x k products: no dense D x V array
         sq = (Q.data @ Q.data + np.sum((W.T @ W) * (H @ H.T))
               - 2.0 * np.sum(np.asarray(Q @ H.T) * W))
-        P, A = _rescale(W, H)
+        P, A = rescale(W, H)
         converged = model.n_iter_ < int(self.max_iter)
         return P, A, -max(float(sq), 0.0), int(model.n_iter_), converged

@@ -15,10 +15,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_features, check_int, check_random_state, check_same_length
-from .corpus import encode_domains, map_domain_ids
+from .._validation import check_features, check_int, check_random_state, check_same_length
+from ..corpus import encode_domains, map_domain_ids
 
-__all__ = ["DomainDiscriminator", "resolve_device"]
+__all__ = ["DomainDiscriminator", "check_inputs", "resolve_device"]
 
 
 def resolve_device(device: Any) -> Any:
@@ -40,6 +40,29 @@ def _is_dataset(X: Any) -> bool:
     except ImportError:  # pragma: no cover
         return False
     return isinstance(X, Dataset)
+
+
+def check_inputs(X: Any, name: str = "X") -> Any:
+    """Validate DDFA inputs: a finite numeric array of shape (n_samples, ...) (returned as
+    float32) or a non-empty map-style torch Dataset (returned as is).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and what was expected.
+    """
+    if _is_dataset(X):
+        if not hasattr(X, "__len__"):
+            raise ValueError(f"{name} must be a map-style torch Dataset with __len__")
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty; expected at least one sample")
+        return X
+    if isinstance(X, np.memmap):
+        from .streaming import check_memmap
+
+        # validated block by block and read a batch at a time: never copied whole
+        return check_memmap(X, name)
+    return check_features(X, name)
 
 
 class DomainDiscriminator(BaseEstimator):
@@ -155,21 +178,6 @@ class DomainDiscriminator(BaseEstimator):
                 raise ValueError(f"model must be a torch.nn.Module or None, got "
                                  f"{type(self.model).__name__}")
 
-    @staticmethod
-    def _check_X(X: Any, name: str = "X") -> Any:
-        if _is_dataset(X):
-            if not hasattr(X, "__len__"):
-                raise ValueError(f"{name} must be a map-style torch Dataset with __len__")
-            if len(X) == 0:
-                raise ValueError(f"{name} is empty; expected at least one sample")
-            return X
-        if isinstance(X, np.memmap):
-            from .streaming import check_memmap
-
-            # validated block by block and read a batch at a time: never copied whole
-            return check_memmap(X, name)
-        return check_features(X, name)
-
     # ---------------------------------------------------------------------- fit
     def fit(self, X: Any, domains: Any, X_val: Any = None, d_val: Any = None
             ) -> "DomainDiscriminator":
@@ -192,7 +200,7 @@ class DomainDiscriminator(BaseEstimator):
         import torch
 
         self._check_params()
-        X = self._check_X(X, "X")
+        X = check_inputs(X, "X")
         check_same_length(X, domains, "X", "domains")
         classes, y = encode_domains(domains, "domains")
         if len(classes) < 2:
@@ -202,7 +210,7 @@ class DomainDiscriminator(BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.integers(0, 2**62))
         if X_val is not None:
-            X_val = self._check_X(X_val, "X_val")
+            X_val = check_inputs(X_val, "X_val")
             check_same_length(X_val, d_val, "X_val", "d_val")
             y_val = map_domain_ids(d_val, {c: i for i, c in enumerate(classes.tolist())},
                                    "d_val")
@@ -239,7 +247,7 @@ class DomainDiscriminator(BaseEstimator):
         if self.model is None:
             n_in = self._n_features(X)
             hidden = self.hidden if isinstance(self.hidden, (tuple, list)) else (self.hidden,)
-            from ._torch_nets import MLP
+            from .nets import MLP
 
             model = MLP(n_in, tuple(hidden), len(classes), self.dropout,
                         generator=torch.Generator().manual_seed(seed))
@@ -296,33 +304,9 @@ class DomainDiscriminator(BaseEstimator):
         return (_Subset(X, idx), np.asarray(y, dtype=np.int64))
 
     def _batches(self, src: tuple, dev: Any, order: Any = None):
-        """Yield (x tensor on dev, positions) batches in ``order`` (default: in order)."""
-        import torch
+        from .nets import iter_batches
 
-        X, _ = src
-        n = len(src[1])
-        order = np.arange(n) if order is None else order
-        bs = int(self.batch_size)
-        if isinstance(X, np.ndarray):
-            Xt = torch.from_numpy(X)
-            for s in range(0, n, bs):
-                pos = order[s:s + bs]
-                yield Xt[torch.from_numpy(pos)].to(dev, non_blocking=True), pos
-        elif hasattr(X, "take"):  # a RowView of a memmap: read one batch of rows
-            for s in range(0, n, bs):
-                pos = order[s:s + bs]
-                yield torch.from_numpy(X.take(pos)).to(dev), pos
-        else:
-            from torch.utils.data import DataLoader
-
-            from ._torch_nets import OrderedView
-
-            # a private generator: the loader's base seed must not consume torch's
-            # global RNG (that would shift a custom model's seeded dropout stream)
-            loader = DataLoader(OrderedView(X, order), batch_size=bs, shuffle=False,
-                                generator=torch.Generator().manual_seed(0))
-            for xb, pos in loader:
-                yield xb.float().to(dev), pos.numpy()
+        return iter_batches(src, dev, int(self.batch_size), order)
 
     def _train(self, model: Any, train: tuple, val: tuple | None, dev: Any, seed: int,
                ddp: Any = None) -> None:
@@ -337,7 +321,7 @@ class DomainDiscriminator(BaseEstimator):
         if ddp is not None:
             # each rank draws its own dropout masks (its batches differ anyway)
             gen_dev = torch.Generator(device=dev).manual_seed(seed + 7919 * ddp.rank)
-        from ._torch_nets import GeneratorDropout
+        from .nets import GeneratorDropout
 
         drops = [m for m in model.modules() if isinstance(m, GeneratorDropout)]
         for m in drops:
@@ -445,12 +429,9 @@ class DomainDiscriminator(BaseEstimator):
         """Rebuild the default network's architecture at load (see lls_topics.persistence)."""
         if name != "model_" or self.model is not None:
             return None
-        from ._torch_nets import ForwardCorrected, mlp_from_state
+        from .nets import module_from_state
 
-        if "log_m" in state:  # a label network (lls_topics.relabel) on an MLP body
-            body = mlp_from_state(state, self.dropout, prefix="body.")
-            return None if body is None else ForwardCorrected(body, state["log_m"])
-        return mlp_from_state(state, self.dropout)
+        return module_from_state(state, self.dropout)
 
     def _load_extra(self, directory: Any) -> None:
         """After loading: put the network (restored on the CPU) back on the device it was
@@ -469,12 +450,13 @@ class DomainDiscriminator(BaseEstimator):
     # ------------------------------------------------------------------ predict
     def decision_function(self, X: Any) -> np.ndarray:
         """Calibrated logits (divided by ``temperature_``), shape (n_samples, n_classes)."""
-        return self._logits_source(self._predict_source(X)) / self.temperature_
+        return self._logits_source(self.batch_source(X)) / self.temperature_
 
-    def _predict_source(self, X: Any) -> tuple:
-        """Check X against the fitted input shape; return it as a batch source."""
+    def batch_source(self, X: Any) -> tuple:
+        """Check X against the fitted input shape; return it as a batch source for
+        :func:`lls_topics.continuous.nets.iter_batches`."""
         check_is_fitted(self, "model_")
-        X = self._check_X(X, "X")
+        X = check_inputs(X, "X")
         expected = getattr(self, "input_shape_", None)
         if expected is not None and isinstance(X, np.ndarray) and \
                 list(X.shape[1:]) != list(expected):

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._simplex import normalize_rows
+
 __all__ = ["CountData", "em_fit", "vb_fit", "log_likelihood", "fit_domain_topic"]
 
 # floor of the model where it has data: finite ratios even for counts near 2^50
@@ -99,14 +101,7 @@ class CountData:
         return P.T @ R
 
 
-def _normalize_rows(X: np.ndarray) -> np.ndarray:
-    s = X.sum(axis=1, keepdims=True)
-    # a row with no mass (an unused topic) becomes uniform instead of NaN
-    out = np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
-    return out
-
-
-def _blas_single_thread() -> Any:
+def blas_single_thread() -> Any:
     """Limit BLAS to one thread: EM multiplies small matrices many times, where
     thread start-up and contention cost far more than they save."""
     from threadpoolctl import threadpool_limits
@@ -157,7 +152,7 @@ def em_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, max_iter: int
     prev = -np.inf
     n_iter = 0
     check_every = 10
-    with _blas_single_thread():
+    with blas_single_thread():
         for it in range(max_iter):
             want_ll = callback is not None or (tol > 0 and it % check_every == 0)
             R, ll = data.ratio(P, A, with_ll=want_ll)
@@ -170,9 +165,9 @@ def em_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, max_iter: int
             if update_domain_topic:
                 P_new = P * data.dot_topics(R, A) + domain_topic_prior
             if update_topic_word:
-                A = _normalize_rows(A * data.dot_domains(R, P) + topic_word_prior)
+                A = normalize_rows(A * data.dot_domains(R, P) + topic_word_prior)
             if update_domain_topic:
-                P = _normalize_rows(P_new)
+                P = normalize_rows(P_new)
             n_iter = it + 1
         _, ll = data.ratio(P, A)
     return P, A, n_iter, ll
@@ -218,9 +213,9 @@ def vb_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, topic_word_pr
     strength = data.total / k if init_strength is None else init_strength
     lam = np.asarray(A, dtype=np.float64) * strength + topic_word_prior
     gam = np.asarray(P, dtype=np.float64) * sizes[:, None] + domain_topic_prior
-    P_prev = _normalize_rows(gam)
+    P_prev = normalize_rows(gam)
     n_iter = 0
-    with _blas_single_thread():
+    with blas_single_thread():
         for it in range(max_iter):
             EA = np.exp(digamma(lam) - digamma(lam.sum(axis=1, keepdims=True)))
             ET = np.exp(digamma(gam) - digamma(gam.sum(axis=1, keepdims=True)))
@@ -228,11 +223,11 @@ def vb_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, topic_word_pr
             gam = domain_topic_prior + ET * data.dot_topics(R, EA)
             lam = topic_word_prior + EA * data.dot_domains(R, ET)
             n_iter = it + 1
-            P_now = _normalize_rows(gam)
+            P_now = normalize_rows(gam)
             if np.abs(P_now - P_prev).max() < tol:
                 break
             P_prev = P_now
-    return _normalize_rows(gam), _normalize_rows(lam), n_iter
+    return normalize_rows(gam), normalize_rows(lam), n_iter
 
 
 def _domain_totals(data: CountData) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_features, check_int, check_random_state
+from .._validation import check_features, check_int, check_random_state
 
 __all__ = ["Discretizer", "SPACES", "METHODS"]
 

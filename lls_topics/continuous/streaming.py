@@ -12,10 +12,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._validation import check_random_state
+from .._validation import check_random_state
 
-__all__ = ["RowView", "is_streamable", "check_memmap", "stream_chunks",
-           "streamed_kmeans", "streamed_counts", "fit_rest_streamed", "predict_streamed"]
+__all__ = ["RowView", "is_streamable", "check_memmap", "stream_chunks", "read_rows",
+           "streamed_kmeans", "streamed_counts", "kmeans_discretizer", "predict_streamed",
+           "STREAM_ABOVE", "CHUNK"]
 
 #: samples per chunk of p(d|x): the unit of memory of the streamed passes
 CHUNK = 65536
@@ -62,7 +63,7 @@ def is_streamable(X: Any) -> bool:
 
 def check_memmap(X: np.memmap, name: str = "X") -> np.memmap:
     """Validate a memmap of features block by block (no full-size temporaries)."""
-    from ._validation import check_features
+    from .._validation import check_features
 
     check_features(X[:CHUNK], name)  # dtype, shape, emptiness, the first block's values
     if X.dtype.kind == "f":
@@ -166,55 +167,19 @@ def streamed_counts(disc: Any, km: Any, sources: list[Any], rows: list[np.ndarra
     return counts.reshape(n_domains, m)
 
 
-def fit_rest_streamed(est: Any, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
-                      rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int,
-                      s_sol: int) -> Any:
-    """DDFA's steps after the discriminator, streamed; sets ``est``'s fitted attributes.
-
-    Clusters p(d|x) (``space="discriminator"``) with ``MiniBatchKMeans`` fed chunk by
-    chunk, counts clusters per domain chunk by chunk and solves the small count matrix.
-    """
-    from .corpus import DomainCorpus
-    from .ddfa import default_n_clusters, domain_signal
+def kmeans_discretizer(km: Any, cluster_sizes: np.ndarray, seed: int) -> Any:
+    """A fitted :class:`Discretizer` in p(d|x) space around a streamed k-means, for
+    predicting clusters of new samples (it keeps no per-sample labels)."""
     from .discretize import Discretizer
 
-    k = int(est.n_topics)
-    D = len(ids)
-    est.discriminator_ = disc
-    est.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
-    sources = _sources(X, X_val)
-    all_rows = [rows] if X_val is None else [rows, rows_val]
-    n_all = sum(len(r) for r in all_rows)
-    signal = domain_signal(disc)
-    m = default_n_clusters(k, n_all, signal) if est.n_clusters is None else int(est.n_clusters)
-    km = streamed_kmeans(disc, sources, m, s_clu, verbose=est.verbose)
-    counts = streamed_counts(disc, km, sources, all_rows, D, verbose=est.verbose)
-    # a Discretizer in p(d|x) space around the streamed k-means, for predict
-    clu = Discretizer(m, space="discriminator", method="minibatch", random_state=s_clu)
+    clu = Discretizer(km.n_clusters, space="discriminator", method="minibatch",
+                      random_state=seed)
     clu.kmeans_ = km
     clu.cluster_centers_ = km.cluster_centers_
-    clu.cluster_sizes_ = counts.sum(axis=0)
+    clu.cluster_sizes_ = np.asarray(cluster_sizes)
     clu.n_features_in_ = km.cluster_centers_.shape[1]
-    clu.labels_ = None  # not kept: one per sample
-    est.discretizer_ = clu
-    est.n_clusters_ = m
-    est.space_ = "discriminator"
-    est.posterior_ = est.posterior if est.posterior != "auto" else "adjust"
-    est.domain_signal_ = float(signal)
-    est.feature_share_ = None
-
-    solver = est._make_solver(s_sol)
-    solver.fit(DomainCorpus(counts, domain_ids=np.arange(D)))
-    est.solver_ = solver
-    P = np.zeros((D, k))
-    P[np.asarray(solver.domain_ids_, dtype=np.int64)] = solver.domain_topic_
-    est.domain_topic_ = P
-    est.cluster_topic_ = np.asarray(solver.topic_word_)
-    est.label_network_ = None
-    est.solver_label_order_ = np.arange(k)
-    est.domain_ids_ = ids
-    est.n_domains_ = D
-    return est
+    clu.labels_ = None
+    return clu
 
 
 def predict_streamed(predict: Any, X: Any, domains: Any, n_out: int, out: Any = None,

@@ -6,7 +6,7 @@
 3. A topic solver factorizes the domain-by-cluster counts into p_d(y) and p(cluster|y).
 4. The adjust step turns p(d|x) and p_d(y) into p_d(y|x), solving
    ``p(d|x) = sum_y p(d|y) p(y|x)`` on the simplex with the domains' actual sizes
-   (see :mod:`lls_topics.adjust`).
+   (see :mod:`lls_topics.continuous.adjust`).
 """
 from __future__ import annotations
 
@@ -16,55 +16,25 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_identifiable, check_int, check_random_state, check_same_length
+from .._validation import check_identifiable, check_int, check_random_state, check_same_length
+from ..corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
+from ..metrics import align_labels
+from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
-from .corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
 from .discretize import SPACES, Discretizer
-from .metrics import align_labels
+from .discriminator import DomainDiscriminator, check_inputs
+from .policy import choose, information_margin, reference_n_clusters
 
-__all__ = ["DDFA", "default_n_clusters", "domain_signal"]
+__all__ = ["DDFA", "domain_signal"]
 
 _POSTERIORS = ("auto", "adjust", "clusters", "combined", "network")
 _SPACES = ("auto",) + SPACES
 
-#: below this domain signal (see :func:`domain_signal`) ``space="auto"`` clusters the
-#: features alone: the discriminator does not beat the prior p(d) on held-out data by a
-#: margin that the solver could use. On the digits grid, alpha=10 with unequal sizes
-#: gave 0.000-0.008, the next weakest setting (alpha=10, equal sizes) 0.029-0.043.
-NO_SIGNAL = 0.015
-#: at or above this domain signal the default vocabulary is 2k instead of 1.5k: strong
-#: domain shift keeps more clusters label-pure and identifiable (digits: alpha=0.5 gave
-#: 0.33-0.72, alpha=3 0.09-0.25).
-STRONG_SIGNAL = 0.3
-#: with ``space="auto"``, features count as informative when clusters of the features
-#: keep at least this share of the domain information (held-out I(cluster; domain)) that
-#: clusters of the discriminator outputs keep (and otherwise only when the difference is
-#: within twice the sampling noise of the estimate). Digits gave 0.70-1.9 (0.70-0.82 at
-#: alpha=10, where p(d|x) clusters are 15-25 points below feature clusters), mnist1d
-#: (whose raw features k-means to near chance) mostly 0.12-0.67.
-FEATURE_SHARE = 0.68
 # the adjust step's EM only needs to settle the argmax: at 100 iterations and tol 1e-5
 # 99% of the digits test labels agree with 500 iterations at 1e-7, in a quarter of the time
 _ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
 #: early-stopping patience of each refinement round's label network
 _REFINE_PATIENCE = 3
-_SOLVERS = {"anchor": "AnchorSolver", "nmf": "NMFSolver", "lda": "LDASolver"}
-
-
-def default_n_clusters(n_topics: int, n_samples: int, signal: float | None = None) -> int:
-    """The default vocabulary size: ``1.5 k`` (rounded up), or ``2 k`` when the domain
-    signal is at least :data:`STRONG_SIGNAL`; at most one cluster per 20 samples (but
-    never fewer than ``k``).
-
-    Measured on the digits grid (``benchmarks/continuous.py``): with few samples per
-    domain, larger vocabularies spread the counts thin and the solver groups the
-    clusters less reliably, so ``1.5 k`` was best among 1.5k, 2k, 3k, 5k and 8k where
-    domains differ moderately or little; where they differ much (alpha=0.5), ``2 k`` was
-    more accurate (0.945 against 0.828 median accuracy at r=2k) and halved L1(P).
-    """
-    k = int(n_topics)
-    m = 2 * k if signal is not None and signal >= STRONG_SIGNAL else -(-3 * k // 2)
-    return int(max(k, min(m, n_samples // 20)))
 
 
 def _domain_information(clusters: np.ndarray, rows: np.ndarray, m: int, D: int) -> float:
@@ -114,13 +84,11 @@ def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
 
 def _validation_rows(X_val: Any, d_val: Any, ids: np.ndarray) -> tuple[Any, np.ndarray | None]:
     """Check optional validation data; return it with its domains' rows (or None, None)."""
-    from .discriminator import DomainDiscriminator
-
     if (X_val is None) != (d_val is None):
         raise ValueError("X_val and d_val must be given together")
     if X_val is None:
         return None, None
-    X_val = DomainDiscriminator._check_X(X_val, "X_val")
+    X_val = check_inputs(X_val, "X_val")
     check_same_length(X_val, d_val, "X_val", "d_val")
     return X_val, map_domain_ids(d_val, {d: i for i, d in enumerate(ids.tolist())}, "d_val")
 
@@ -136,7 +104,7 @@ class DDFA(BaseEstimator):
         Topic solver for the domain-by-cluster counts; an instance is cloned and must
         have ``n_topics`` equal to this estimator's.
     n_clusters : int, optional
-        Vocabulary size m. Default: :func:`default_n_clusters` (1.5k, or 2k when the
+        Vocabulary size m. Default: :func:`~lls_topics.continuous.policy.default_n_clusters` (1.5k, or 2k when the
         domain signal is strong).
     discriminator : DomainDiscriminator, optional
         Cloned at fit; by default a :class:`~lls_topics.DomainDiscriminator` with its
@@ -145,10 +113,10 @@ class DDFA(BaseEstimator):
         Where to cluster; see :class:`~lls_topics.Discretizer`. ``"auto"`` measures
         the discriminator's :func:`domain_signal` and uses ``"both"`` (the most
         accurate on the benchmark grid), or ``"features"`` when the signal is below
-        :data:`NO_SIGNAL`: there p(d|x) is noise, which only blurs the clusters, and
+        :data:`~lls_topics.continuous.policy.NO_SIGNAL`: there p(d|x) is noise, which only blurs the clusters, and
         feature similarity is all there is to go on. ``"discriminator"``, the paper's
         choice, fails when domains differ little. When clusters of the features keep
-        less than :data:`FEATURE_SHARE` of the held-out domain information that
+        less than :data:`~lls_topics.continuous.policy.FEATURE_SHARE` of the held-out domain information that
         clusters of p(d|x) keep (features that barely separate the labels, as on
         mnist1d) by more than the estimate's sampling noise, ``"auto"``
         clusters p(d|x) alone with 3k clusters (the reference's vocabulary). With a
@@ -160,7 +128,7 @@ class DDFA(BaseEstimator):
         at a small cost where they differ much.
     adjust : {"kl", "lsq", "pinv-uniform"}, default="kl"
         How p(y|x) is solved from p(d|x); ``"pinv-uniform"`` is the reference DDFA
-        behaviour (see :func:`~lls_topics.adjust.label_posterior`).
+        behaviour (see :func:`~lls_topics.continuous.adjust.label_posterior`).
     posterior : {"auto", "combined", "adjust", "clusters", "network"}, default="auto"
         How :meth:`predict_proba` scores a sample. ``"adjust"``: the DDFA adjust step
         on the discriminator output. ``"clusters"``: ``p_d(y) p(c(x)|y)`` from the
@@ -177,7 +145,7 @@ class DDFA(BaseEstimator):
         elsewhere; medians of 3 seeds).
     refine_rounds : int, default=0
         Rounds of label-network refinement after the topic solver (see
-        :mod:`lls_topics.relabel`): each round fine-tunes a copy of the
+        :mod:`lls_topics.continuous.relabel`): each round fine-tunes a copy of the
         discriminator into a k-way label network trained on the domain labels
         through the current p(d|y), clusters its outputs (3k clusters) and refits
         the solver on them. Each round costs about one more discriminator training.
@@ -198,7 +166,7 @@ class DDFA(BaseEstimator):
         :class:`~lls_topics.DomainDiscriminator`); clustering and the solver run on rank
         0 and every rank gets the fitted estimator. Every rank must call :meth:`fit`
         with the same data; only rank 0 should save the model
-        (:func:`lls_topics.distributed.is_main_process`).
+        (:func:`lls_topics.continuous.distributed.is_main_process`).
 
     Attributes
     ----------
@@ -220,7 +188,7 @@ class DDFA(BaseEstimator):
     posterior_ : str
         The posterior used (``posterior`` with ``"auto"`` resolved).
     label_network_ : DomainDiscriminator or None
-        The last refinement round's label network (see :mod:`lls_topics.relabel`);
+        The last refinement round's label network (see :mod:`lls_topics.continuous.relabel`);
         None without ``refine_rounds``.
     domain_signal_ : float
         The discriminator's :func:`domain_signal`.
@@ -266,28 +234,19 @@ class DDFA(BaseEstimator):
         if self.posterior == "network" and self.refine_rounds == 0:
             raise ValueError("posterior='network' needs refine_rounds >= 1 (the label "
                              "network is trained by the refinement rounds)")
-        if isinstance(self.solver, str) and self.solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
+        if isinstance(self.solver, str) and self.solver not in solver_names():
+            raise ValueError(f"solver must be one of {solver_names()} or a solver instance, "
                              f"got {self.solver!r}")
         if not isinstance(self.solver, str) and not (hasattr(self.solver, "fit") and
                                                      hasattr(self.solver, "get_params")):
-            raise ValueError(f"solver must be one of {tuple(_SOLVERS)} or a solver instance, "
+            raise ValueError(f"solver must be one of {solver_names()} or a solver instance, "
                              f"got {type(self.solver).__name__}")
         return k
 
     def _make_solver(self, seed: int) -> Any:
         k = int(self.n_topics)
         if isinstance(self.solver, str):
-            import importlib
-
-            name = _SOLVERS[self.solver]
-            try:
-                module = importlib.import_module(f"lls_topics.solvers.{self.solver}")
-                cls = getattr(module, name)
-            except (ImportError, AttributeError) as exc:
-                raise ValueError(f"solver={self.solver!r} is not available ({exc}); pass a "
-                                 "solver instance instead") from None
-            return cls(k, random_state=seed)
+            return make_solver(self.solver, k, random_state=seed)
         est = clone(self.solver)
         params = est.get_params()
         if params.get("n_topics", k) != k:
@@ -298,8 +257,6 @@ class DDFA(BaseEstimator):
         return est
 
     def _make_discriminator(self, seed: int) -> Any:
-        from .discriminator import DomainDiscriminator
-
         if self.discriminator is None:
             return DomainDiscriminator(device=self.device, random_state=seed,
                                        verbose=self.verbose, distributed=self.distributed)
@@ -332,10 +289,8 @@ class DDFA(BaseEstimator):
         -------
         self
         """
-        from .discriminator import DomainDiscriminator
-
         k = self._check_params()
-        X = DomainDiscriminator._check_X(X, "X")
+        X = check_inputs(X, "X")
         check_same_length(X, domains, "X", "domains")
         ids, rows = encode_domains(domains, "domains")
         check_identifiable(k, len(ids))
@@ -403,11 +358,9 @@ class DDFA(BaseEstimator):
         -------
         self
         """
-        from .discriminator import DomainDiscriminator
-
         k = self._check_params()
         check_is_fitted(discriminator, "model_")
-        X = DomainDiscriminator._check_X(X, "X")
+        X = check_inputs(X, "X")
         check_same_length(X, domains, "X", "domains")
         ids = np.asarray(discriminator.classes_)
         check_identifiable(k, len(ids))
@@ -420,13 +373,13 @@ class DDFA(BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .streaming import STREAM_ABOVE, fit_rest_streamed, is_streamable
+        from .streaming import STREAM_ABOVE, is_streamable
 
         n_all = len(rows) + (0 if X_val is None else len(X_val))
         if is_streamable(X) and n_all > STREAM_ABOVE and int(self.refine_rounds) == 0 \
                 and self.space in ("auto", "discriminator"):
             # larger than memory, maybe: never hold p(d|x) of every sample
-            return fit_rest_streamed(self, disc, X, rows, X_val, rows_val, ids, s_clu, s_sol)
+            return self._fit_rest_streamed(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol)
         k = int(self.n_topics)
         D = len(ids)
         self.discriminator_ = disc
@@ -443,18 +396,13 @@ class DDFA(BaseEstimator):
             else:
                 feats = None
             all_rows = np.concatenate([rows, rows_val])
-        if self.space not in ("discriminator", "auto") and feats is None:
-            raise ValueError(f"space={self.space!r} needs X (and X_val) as numpy arrays; "
-                             "use space='discriminator' with a torch Dataset")
         signal = domain_signal(disc, proba[:len(rows)], rows)
-        space = self.space
-        if space == "auto":
-            space = ("discriminator" if feats is None else
-                     "features" if signal < NO_SIGNAL else "both")
-        m = (default_n_clusters(k, len(all_rows), signal) if self.n_clusters is None
-             else int(self.n_clusters))
-        share, disc_ = None, None
-        if self.space == "auto" and feats is not None:
+        settings = dict(n_topics=k, n_samples=len(all_rows), n_domains=D, signal=signal,
+                        has_features=feats is not None, space=self.space,
+                        n_clusters=self.n_clusters, posterior=self.posterior)
+        choice = choose(**settings)
+        disc_ = None
+        if choice.needs_information:
             # held-out rows give an honest I(cluster; domain): the discriminator
             # memorizes its training samples' domains (with all rows, the demo's
             # digits problem picked p(d|x) clusters and lost 10 points)
@@ -462,29 +410,25 @@ class DDFA(BaseEstimator):
                 held = np.arange(len(rows), len(all_rows))
             elif held is None or len(held) == 0:
                 held = np.arange(len(all_rows))
-            # sampling noise of the plug-in information where cluster and domain are
-            # independent (2 N I ~ chi2 with (m-1)(D-1) degrees of freedom): p(d|x)
-            # clusters must beat the feature clusters by more than twice that, or
-            # domains without signal, and small held-out sets (digits: 120-220 rows),
-            # would pick p(d|x) clusters by chance
-            margin = 2.0 * np.sqrt(2.0 * (m - 1) * (D - 1)) / (2.0 * len(held))
+            m = choice.n_clusters
             # with a single k-means start the share flipped across the threshold on
             # mnist1d (a0.5, unequal sizes: 0.55 -> 0.40 median accuracy): keep 3
             by_disc = Discretizer(m, space="discriminator", random_state=s_clu)
             i_disc = _domain_information(by_disc.fit_predict(None, proba)[held],
                                          all_rows[held], m, D)
-            # below the margin p(d|x) clusters cannot win: skip the feature k-means
-            if i_disc > margin:
+            i_feat, by_feat = None, None
+            # within the noise margin p(d|x) clusters cannot win: skip the feature k-means
+            if i_disc > information_margin(m, D, len(held)):
                 by_feat = Discretizer(m, space="features", random_state=s_clu)
                 i_feat = _domain_information(by_feat.fit_predict(feats, None)[held],
                                              all_rows[held], m, D)
-                share = i_feat / i_disc
-                if share < FEATURE_SHARE and i_disc - max(i_feat, 0.0) > margin:
-                    space = "discriminator"
-                    if self.n_clusters is None:
-                        m = int(min(3 * k, max(k, len(all_rows) // 20)))
-                elif space == "features":
-                    disc_ = by_feat
+            choice = choose(**settings, info_disc=i_disc, info_feat=i_feat, n_held=len(held))
+            if choice.space == "features" and by_feat is not None:
+                disc_ = by_feat
+        space, m, share = choice.space, choice.n_clusters, choice.feature_share
+        if space != "discriminator" and feats is None:
+            raise ValueError(f"space={self.space!r} needs X (and X_val) as numpy arrays; "
+                             "use space='discriminator' with a torch Dataset")
         if disc_ is None:
             disc_ = Discretizer(m, space=space, feature_weight=self.feature_weight,
                                 random_state=s_clu).fit(feats, proba)
@@ -492,8 +436,7 @@ class DDFA(BaseEstimator):
         self.discretizer_ = disc_
         self.n_clusters_ = m
         self.space_ = space
-        self.posterior_ = (self.posterior if self.posterior != "auto" else
-                           "adjust" if space == "discriminator" else "combined")
+        self.posterior_ = choice.posterior
         self.domain_signal_ = float(signal)
         self.feature_share_ = None if share is None else float(share)
 
@@ -506,10 +449,44 @@ class DDFA(BaseEstimator):
         self.n_domains_ = D
         return self
 
+    def _fit_rest_streamed(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
+                           rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int,
+                           s_sol: int) -> "DDFA":
+        """Clusters of p(d|x) and their counts chunk by chunk (:mod:`.streaming`), for a
+        memmap or Dataset: p(d|x) of all samples is never held."""
+        from .streaming import kmeans_discretizer, streamed_counts, streamed_kmeans
+
+        k, D = int(self.n_topics), len(ids)
+        self.discriminator_ = disc
+        self.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
+        sources = [X] if X_val is None else [X, X_val]
+        all_rows = [rows] if X_val is None else [rows, rows_val]
+        signal = domain_signal(disc)
+        choice = choose(n_topics=k, n_samples=sum(len(r) for r in all_rows), n_domains=D,
+                        signal=signal, has_features=False, space=self.space,
+                        n_clusters=self.n_clusters, posterior=self.posterior)
+        km = streamed_kmeans(disc, sources, choice.n_clusters, s_clu, verbose=self.verbose)
+        counts = streamed_counts(disc, km, sources, all_rows, D, verbose=self.verbose)
+        self.discretizer_ = kmeans_discretizer(km, counts.sum(axis=0), s_clu)
+        self.n_clusters_ = choice.n_clusters
+        self.space_ = choice.space
+        self.posterior_ = choice.posterior
+        self.domain_signal_ = float(signal)
+        self.feature_share_ = None
+        self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol)
+        self.label_network_ = None
+        self.solver_label_order_ = np.arange(k)
+        self.domain_ids_ = ids
+        self.n_domains_ = D
+        return self
+
     def _solve(self, tokens: np.ndarray, rows: np.ndarray, m: int, seed: int) -> None:
         """Fit the topic solver on cluster ids; set domain_topic_ and cluster_topic_."""
+        self._solve_corpus(DomainCorpus.from_tokens(tokens, rows, n_words=m), seed)
+
+    def _solve_corpus(self, corpus: DomainCorpus, seed: int) -> None:
+        """Fit the topic solver on (domain rows x clusters) counts."""
         D = len(self.domain_sizes_)
-        corpus = DomainCorpus.from_tokens(tokens, rows, n_words=m)
         solver = self._make_solver(seed)
         solver.fit(corpus)
         self.solver_ = solver
@@ -521,12 +498,12 @@ class DDFA(BaseEstimator):
     def _refine(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                 rows_val: np.ndarray | None, all_rows: np.ndarray, feats: Any, s_clu: int,
                 s_sol: int) -> None:
-        """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.relabel`)."""
+        """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.continuous.relabel`)."""
         from .adjust import domain_given_label
         from .relabel import fit_label_network, label_proba
 
         k = int(self.n_topics)
-        m = int(min(3 * k, max(k, len(all_rows) // 20)))
+        m = reference_n_clusters(k, len(all_rows))
         # where the first pass found feature similarity useful, keep it beside the
         # label network's outputs
         space = "both" if self.space_ in ("both", "features") and feats is not None \

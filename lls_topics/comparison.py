@@ -16,42 +16,14 @@ from sklearn.base import clone
 from ._validation import check_random_state
 from .corpus import DomainCorpus
 from .datasets import DiscreteLLS
-from .em import fit_domain_topic
+from .solvers.em import fit_domain_topic
 from .metrics import align_labels, matched_accuracy, prior_l1, topic_l1
+from .solvers.registry import make_solver, solver_names
 
-__all__ = ["compare", "make_solver", "align_to_truth", "SOLVER_NAMES"]
-
-#: solver names :func:`compare` and the CLI accept
-SOLVER_NAMES = ("anchor", "nmf", "nmf-frobenius", "nmf-reference", "lda")
+__all__ = ["compare", "align_to_truth"]
 
 #: tokens used for matched accuracy; more only cost time (the error is ~1/sqrt(n))
 _MAX_ACCURACY_TOKENS = 200_000
-
-
-def make_solver(name: str, n_topics: int, random_state: Any = 0) -> Any:
-    """The solver that :func:`compare` runs for ``name`` (one of :data:`SOLVER_NAMES`)."""
-    if name == "anchor":
-        from .solvers.anchor import AnchorSolver
-
-        return AnchorSolver(n_topics, random_state=random_state)
-    if name == "nmf":
-        from .solvers.nmf import NMFSolver
-
-        return NMFSolver(n_topics, random_state=random_state)
-    if name == "nmf-frobenius":
-        from .solvers.nmf import NMFSolver
-
-        return NMFSolver(n_topics, loss="frobenius", random_state=random_state)
-    if name == "nmf-reference":
-        from .solvers.nmf import NMFSolver
-
-        return NMFSolver(n_topics, reference=True, random_state=random_state)
-    if name == "lda":
-        from .solvers.lda import LDASolver
-
-        return LDASolver(n_topics, random_state=random_state)
-    raise ValueError(f"unknown solver {name!r}; expected one of {', '.join(SOLVER_NAMES)} or "
-                     "a solver instance")
 
 
 def _as_truth(truth: Any) -> dict | None:
@@ -99,11 +71,11 @@ def _solver_list(solvers: Any, n_topics: int | None, random_state: Any) -> list[
         elif isinstance(item, str):
             if n_topics is None:
                 raise ValueError("n_topics is required when the truth is not given")
-            name, est = item, make_solver(item, n_topics, random_state)
+            name, est = item, make_solver(item, n_topics, random_state=random_state)
         elif hasattr(item, "fit") and hasattr(item, "get_params"):
             name, est = type(item).__name__, clone(item)
         else:
-            raise ValueError(f"solvers must hold names ({', '.join(SOLVER_NAMES)}), solver "
+            raise ValueError(f"solvers must hold names ({', '.join(solver_names())}), solver "
                              f"instances or (name, solver) pairs, got {item!r}")
         out.append((name, est))
     names = [n for n, _ in out]
@@ -197,7 +169,7 @@ def compare(data: Any, solvers: Any = ("anchor", "nmf", "lda"), truth: Any = Non
         row = _empty_row("oracle", secs)
         row.update(l1_P=oracle_l1, l1_P_per_entry=oracle_l1 / P_true.size, oracle_ratio=1.0,
                    topic_l1=0.0)
-        from .em import log_likelihood
+        from .solvers.em import log_likelihood
 
         row["log_likelihood"] = log_likelihood(corpus.counts, P_oracle, A_true) / \
             corpus.n_samples

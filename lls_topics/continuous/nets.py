@@ -1,14 +1,15 @@
 """torch building blocks of the discriminator (imported only when torch is needed)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-__all__ = ["ForwardCorrected", "GeneratorDropout", "MLP", "OrderedView", "mlp_from_state"]
+__all__ = ["ForwardCorrected", "GeneratorDropout", "MLP", "OrderedView", "iter_batches",
+           "mlp_from_state", "module_from_state"]
 
 
 class GeneratorDropout(nn.Module):
@@ -101,3 +102,54 @@ class OrderedView(Dataset):
         if isinstance(item, (tuple, list)):
             item = item[0]
         return torch.as_tensor(np.asarray(item) if not torch.is_tensor(item) else item), pos
+
+
+def module_from_state(state: dict, dropout: float) -> "nn.Module | None":
+    """Rebuild a default network from its ``state_dict`` (weights not loaded).
+
+    Either the default :class:`MLP`, or a label network (:class:`ForwardCorrected`,
+    recognized by its ``log_m`` buffer) on an MLP body; None for any other layout
+    (a custom module, which the caller must supply).
+    """
+    if "log_m" in state:
+        body = mlp_from_state(state, dropout, prefix="body.")
+        return None if body is None else ForwardCorrected(body, state["log_m"])
+    return mlp_from_state(state, dropout)
+
+
+def iter_batches(src: tuple, dev: Any, batch_size: int, order: Any = None) -> Iterator:
+    """Yield ``(x tensor on dev, positions)`` batches of a source in ``order``.
+
+    Parameters
+    ----------
+    src : tuple
+        ``(X, y)`` where ``X`` is a numpy array, a map-style torch Dataset or a
+        ``streaming.RowView`` of a memmap, and ``y`` holds one entry per sample (only
+        its length is used).
+    dev : torch.device
+    batch_size : int
+    order : ndarray of positions, optional
+        Default: the samples in order.
+    """
+    X = src[0]
+    n = len(src[1])
+    order = np.arange(n) if order is None else order
+    bs = int(batch_size)
+    if isinstance(X, np.ndarray):
+        Xt = torch.from_numpy(X)
+        for s in range(0, n, bs):
+            pos = order[s:s + bs]
+            yield Xt[torch.from_numpy(pos)].to(dev, non_blocking=True), pos
+    elif hasattr(X, "take"):  # a streaming.RowView of a memmap: read one batch of rows
+        for s in range(0, n, bs):
+            pos = order[s:s + bs]
+            yield torch.from_numpy(X.take(pos)).to(dev), pos
+    else:
+        from torch.utils.data import DataLoader
+
+        # a private generator: the loader's base seed must not consume torch's global
+        # RNG (that would shift a custom model's seeded dropout stream)
+        loader = DataLoader(OrderedView(X, order), batch_size=bs, shuffle=False,
+                            generator=torch.Generator().manual_seed(0))
+        for xb, pos in loader:
+            yield xb.float().to(dev), pos.numpy()

@@ -21,11 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_distribution_matrix, check_int
-from .anchors import project_simplex
+from .._validation import check_distribution_matrix, check_int
+from .._simplex import project_simplex
 
-__all__ = ["domain_given_label", "label_posterior", "adjust_posterior", "project_simplex",
-           "ADJUST_METHODS"]
+__all__ = ["domain_given_label", "label_posterior", "adjust_posterior", "ADJUST_METHODS"]
 
 #: accepted values of ``method``
 ADJUST_METHODS = ("kl", "lsq", "pinv-uniform")

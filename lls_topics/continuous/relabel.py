@@ -35,7 +35,7 @@ def _label_body(model: Any, n_domains: int, n_topics: int, dropout: float, seed:
     import torch
     from torch import nn
 
-    from ._torch_nets import MLP
+    from .nets import MLP
 
     if isinstance(model, MLP) and isinstance(model[-1], nn.Linear):
         linears = [m for m in model if isinstance(m, nn.Linear)]
@@ -74,7 +74,7 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
         Its network and training settings (epochs, learning rate, batch size,
         patience, device) are reused.
     domain_given_label : ndarray of shape (n_domains, n_topics)
-        p(d|y); columns sum to 1 (see :func:`lls_topics.adjust.domain_given_label`).
+        p(d|y); columns sum to 1 (see :func:`lls_topics.continuous.adjust.domain_given_label`).
     X, rows : training features and their domains' rows ``0..D-1``.
     X_val, rows_val : optional validation data for early stopping.
     patience : int, optional
@@ -91,7 +91,7 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from ._torch_nets import ForwardCorrected
+    from .nets import ForwardCorrected
     from .discriminator import DomainDiscriminator
 
     check_is_fitted(discriminator, "model_")
@@ -146,8 +146,10 @@ def label_proba(label_network: Any, X: Any) -> np.ndarray:
     """
     import torch
 
+    from .nets import iter_batches
+
     ln = label_network
-    src = ln._predict_source(X)
+    src = ln.batch_source(X)
     body = getattr(ln.model_, "body", None)
     if body is None:
         raise ValueError("label_network must be a result of fit_label_network (a "
@@ -155,7 +157,7 @@ def label_proba(label_network: Any, X: Any) -> np.ndarray:
     body.eval()
     out = []
     with torch.no_grad():
-        for xb, _ in ln._batches(src, ln.device_):
+        for xb, _ in iter_batches(src, ln.device_, int(ln.batch_size)):
             out.append(torch.softmax(body(xb), dim=1).double().cpu().numpy())
     P = np.concatenate(out)
     return P / P.sum(axis=1, keepdims=True)
