@@ -96,9 +96,14 @@ def _save_model(est: Any, out: Path, log: _Log) -> str | None:
 def cmd_fit(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
     t0 = time.perf_counter()
-    corpus = read_discrete(args.input, args.format, vocab=args.vocab,
-                           keep_stopwords=args.keep_stopwords, min_count=args.min_count,
-                           log=log)
+    if args.chunksize is not None and args.chunksize < 1:
+        raise CLIError(f"--chunksize must be >= 1, got {args.chunksize}")
+    if args.dask:
+        corpus = _read_on_dask(args, log)
+    else:
+        corpus = read_discrete(args.input, args.format, vocab=args.vocab,
+                               keep_stopwords=args.keep_stopwords, min_count=args.min_count,
+                               log=log, chunksize=args.chunksize)
     t_read = time.perf_counter() - t0
     nonempty = int(np.count_nonzero(corpus.domain_sizes))
     _check_topics(args.topics, nonempty)
@@ -142,6 +147,29 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_on_dask(args: argparse.Namespace, log: _Log) -> Any:
+    """Count the input (a CSV/TSV glob or a text folder) on a Dask cluster."""
+    from .dask_counting import dask_client
+    from .io import read_discrete_dask
+
+    try:
+        client = dask_client(args.dask)
+    except ImportError as exc:
+        raise CLIError(one_line(exc)) from None
+    except OSError as exc:
+        raise CLIError(f"cannot reach the Dask scheduler {args.dask!r}: {one_line(exc)}") \
+            from None
+    log(f"counting on Dask ({args.dask}: {len(client.scheduler_info()['workers'])} workers)")
+    try:
+        return read_discrete_dask(args.input, args.format, keep_stopwords=args.keep_stopwords,
+                                  min_count=args.min_count)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None and args.dask.startswith("local:"):
+            cluster.close()
+
+
 def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose: bool,
                **extra: Any) -> Any:
     try:
@@ -166,7 +194,7 @@ def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose
 
 def cmd_fit_continuous(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
-    X = load_array(args.features, "features file")
+    X = load_array(args.features, "features file", mmap=args.mmap)
     d = load_array(args.domains, "domains file", one_d=True)
     if X.ndim == 1:
         raise CLIError(f"features {args.features!r} is 1-D; expected (n_samples, n_features)")
@@ -189,6 +217,10 @@ def cmd_fit_continuous(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(one_line(exc)) from None
     t_fit = time.perf_counter() - t1
+    from .continuous.distributed import is_main_process
+
+    if not is_main_process():
+        return 0  # under torchrun, rank 0 writes the outputs
     t2 = time.perf_counter()
     post = ddfa.predict_proba(X, d)
     t_pred = time.perf_counter() - t2
@@ -378,6 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="textdir: drop words seen fewer times (default 1)")
     p.add_argument("--keep-stopwords", action="store_true",
                    help="textdir: keep gensim's English stop words")
+    p.add_argument("--chunksize", type=int, metavar="N",
+                   help="stream the input: token tables N rows at a time, text folders file "
+                   "by file, MmCorpus document by document (memory: the counts + one chunk)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="count on Dask: a scheduler address (tcp://host:8786) or local:N for "
+                   "N local worker processes; the input is then a CSV/TSV glob "
+                   "('parts/*.csv') or a text folder (needs pip install \"lls-topics[dask]\")")
     common(p)
     p.set_defaults(func=cmd_fit)
 
@@ -400,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "more discriminator training; see DDFA's refine_rounds)")
     p.add_argument("--out", default="lls_out", help="output directory (default lls_out)")
     p.add_argument("--top", type=int, default=10, help="top clusters and rows per label")
+    p.add_argument("--mmap", action="store_true",
+                   help="read .npy features as a memory map: DDFA then streams them in chunks "
+                   "(for features larger than memory)")
     common(p)
     p.set_defaults(func=cmd_fit_continuous)
 

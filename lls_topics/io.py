@@ -409,14 +409,17 @@ def write_anchors(out: Path, anchors: list[list[int]], vocab: Sequence[Any]) -> 
             fh.write(f"label {y}: {' '.join(str(vocab[i]) for i in ids)}\n")
 
 
-def load_array(path: str, what: str, *, one_d: bool = False) -> np.ndarray:
+def load_array(path: str, what: str, *, one_d: bool = False, mmap: bool = False
+               ) -> np.ndarray:
+    """A .npy, .npz (one array) or CSV array; with ``mmap`` a .npy file is memory-mapped
+    read-only (a ``numpy.memmap``) instead of read."""
     p = require_file(path, what)
     if p.is_dir():
         raise ValueError(f"{what} {path!r} is a directory; expected a .npy, .npz or CSV file")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
-            arr = np.load(p, allow_pickle=False)
+            arr = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
         elif suffix == ".npz":
             with np.load(p, allow_pickle=False) as npz:
                 keys = npz.files
