@@ -22,7 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .io import (FORMATS, anchor_lists, detect_format, format_table, jsonable, load_array,
-                 one_line, read_discrete, write_anchors, write_matrix_csv, write_top)
+                 one_line, read_discrete, require_file, write_anchors, write_matrix_csv,
+                 write_top)
 from .solvers.registry import make_solver, solver_names
 
 __all__ = ["main", "build_parser", "CLIError"]
@@ -95,6 +96,7 @@ def _save_model(est: Any, out: Path, log: _Log) -> str | None:
 # ------------------------------------------------------------------------------ commands
 def cmd_fit(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
+    _check_report_path(args.report)
     t0 = time.perf_counter()
     if args.chunksize is not None and args.chunksize < 1:
         raise CLIError(f"--chunksize must be >= 1, got {args.chunksize}")
@@ -140,6 +142,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "log_likelihood_per_sample": float(solver.log_likelihood_),
         "timings_seconds": {"read": t_read, "fit": t_fit},
         "pooled_prior": solver.pooled_prior(), "model": model_dir, "files": files})
+    _write_report(solver, corpus, args.report, t_fit, args.top)
     if not args.quiet:
         for y, words in enumerate(tops):
             print(f"label {y}: {' '.join(words[:10])}")
@@ -194,6 +197,7 @@ def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose
 
 def cmd_fit_continuous(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
+    _check_report_path(args.report)
     X = load_array(args.features, "features file", mmap=args.mmap)
     d = load_array(args.domains, "domains file", one_d=True)
     if X.ndim == 1:
@@ -262,6 +266,7 @@ def cmd_fit_continuous(args: argparse.Namespace) -> int:
                                                           None)),
         "timings_seconds": {"fit": t_fit, "predict": t_pred}, "model": model_dir,
         "files": files})
+    _write_report(ddfa, (X, d), args.report, t_fit, args.top)
     print(f"wrote {', '.join(files)} to {out}")
     return 0
 
@@ -271,6 +276,64 @@ def _maybe_float(v: Any) -> float | None:
         return float(v)
     except (TypeError, ValueError):
         return None
+
+
+def _check_report_path(path: str | None, option: str = "--report") -> None:
+    """Fail before any work when the report cannot be written at ``path``."""
+    if path is not None:
+        from .reporting import check_report_path
+
+        try:
+            check_report_path(path)
+        except ValueError as exc:
+            raise CLIError(f"{option}: {one_line(exc)}") from None
+
+
+def _write_report(model: Any, data: Any, path: str | None, fit_seconds: float | None,
+                  n_top: int) -> None:
+    if path is None:
+        return
+    from . import plotting
+    from .reporting import report
+
+    plotting.use_file_backend()
+
+    # a ValueError (data that does not match the model) is an input error: exit 2
+    out = report(model, data, path, fit_seconds=fit_seconds, n_top=max(1, n_top))
+    print(f"wrote the report {out}")
+
+
+def _recorded_fit_seconds(model_dir: Path) -> float | None:
+    """The fit time in the summary.json that 'fit' wrote beside the model, if any."""
+    try:
+        with open(model_dir.parent / "summary.json", encoding="utf-8") as fh:
+            return _maybe_float(json.load(fh).get("timings_seconds", {}).get("fit"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .persistence import load_estimator
+
+    log = _Log(args.quiet)
+    _check_report_path(args.out, "--out")
+    model_dir = require_file(args.model, "MODEL_DIR")
+    try:
+        model = load_estimator(model_dir)
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        raise CLIError(f"cannot load a model from {args.model!r}: {one_line(exc)}") from None
+    if hasattr(model, "discriminator_"):
+        if args.domains is None:
+            raise CLIError("a DDFA model needs --domains (one domain id per row of DATA)")
+        X = load_array(args.data, "DATA")
+        d = load_array(args.domains, "--domains file", one_d=True).ravel()
+        data: Any = (X, d)
+    else:
+        data = read_discrete(args.data, args.format, vocab=args.vocab,
+                             keep_stopwords=args.keep_stopwords, min_count=args.min_count,
+                             log=log)
+    _write_report(model, data, args.out, _recorded_fit_seconds(model_dir), args.top)
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -417,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="count on Dask: a scheduler address (tcp://host:8786) or local:N for "
                    "N local worker processes; the input is then a CSV/TSV glob "
                    "('parts/*.csv') or a text folder (needs pip install \"lls-topics[dask]\")")
+    p.add_argument("--report", metavar="OUT.html", help="also write the HTML report of the fit")
     common(p)
     p.set_defaults(func=cmd_fit)
 
@@ -442,8 +506,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mmap", action="store_true",
                    help="read .npy features as a memory map: DDFA then streams them in chunks "
                    "(for features larger than memory)")
+    p.add_argument("--report", metavar="OUT.html", help="also write the HTML report of the fit")
     common(p)
     p.set_defaults(func=cmd_fit_continuous)
+
+    p = sub.add_parser("report", help="write the HTML report of a saved model",
+                       description="Write one self-contained HTML page about a saved model "
+                       "and the data it was fitted on: summary, p_d(y) heatmap, top inputs "
+                       "and anchors per label, diagnostics (DDFA: the p(d|x) simplex).")
+    p.add_argument("model", help="a saved model directory, e.g. the model/ that fit writes")
+    p.add_argument("data", help="the data the model was fitted on, read as 'fit' reads it "
+                   "(same --format/--vocab/--min-count); for DDFA the features file")
+    p.add_argument("--domains", help="DDFA: domain ids, one per row of DATA")
+    p.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    p.add_argument("--top", type=int, default=15, help="top inputs listed per label")
+    p.add_argument("--format", choices=list(FORMATS), help=fmt_help)
+    p.add_argument("--vocab", help="vocabulary for count-matrix inputs")
+    p.add_argument("--min-count", type=int, default=1,
+                   help="textdir: drop words seen fewer times (default 1)")
+    p.add_argument("--keep-stopwords", action="store_true",
+                   help="textdir: keep gensim's English stop words")
+    common(p)
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("compare", help="compare solvers on a file or a planted problem",
                        description="Fit several solvers on the same data and print one row "

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_identifiable, check_int, check_random_state, check_same_length
 from ..corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
-from ..metrics import align_labels
+from ..metrics import align_labels, prior_l1
 from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .discretize import SPACES, Discretizer
@@ -190,6 +190,12 @@ class DDFA(BaseEstimator):
     label_network_ : DomainDiscriminator or None
         The last refinement round's label network (see :mod:`lls_topics.continuous.relabel`);
         None without ``refine_rounds``.
+    refine_history_ : list of dict
+        One entry per refinement round: ``clusters``, ``network_epochs`` (the label
+        network's), ``log_likelihood`` (the solver's, per sample) and
+        ``prior_change_l1`` (mean absolute change of p_d(y) per entry, labels aligned,
+        against the p_d(y) the round's network was trained through). Empty without
+        ``refine_rounds``.
     domain_signal_ : float
         The discriminator's :func:`domain_signal`.
     feature_share_ : float or None
@@ -442,6 +448,7 @@ class DDFA(BaseEstimator):
 
         self._solve(tokens, all_rows, m, s_sol)
         self.label_network_ = None
+        self.refine_history_ = []
         self.solver_label_order_ = np.arange(k)
         if int(self.refine_rounds) > 0:
             self._refine(disc, X, rows, X_val, rows_val, all_rows, feats, s_clu, s_sol)
@@ -509,6 +516,7 @@ class DDFA(BaseEstimator):
         space = "both" if self.space_ in ("both", "features") and feats is not None \
             else "discriminator"
         seeds = check_random_state(s_sol).integers(0, 2**31 - 1, size=int(self.refine_rounds))
+        history = []
         for seed in seeds.tolist():
             P_net = self.domain_topic_
             M = domain_given_label(P_net, self.domain_sizes_)[0]
@@ -523,6 +531,11 @@ class DDFA(BaseEstimator):
             self.discretizer_ = clu
             self._solve(clu.fit_predict(feats if space == "both" else None, G), all_rows,
                         m, seed)
+            history.append({"clusters": m, "network_epochs": int(net.n_epochs_),
+                            "log_likelihood": float(self.solver_.log_likelihood_),
+                            "prior_change_l1": prior_l1(P_net, self.domain_topic_,
+                                                        per_entry=True)})
+        self.refine_history_ = history
         # the last solve's labels come in their own order: put them in the order of the
         # label network's outputs (those of the p(d|y) it was trained through)
         order = align_labels(P_net, self.domain_topic_)
