@@ -91,7 +91,9 @@ class Problem:
         self.counts = sp.csr_matrix(self.corpus.counts, dtype=np.float64)
         # rows of the counts are the domain ids in sorted order (0..D-1 here)
         self.domain_ids = np.asarray(self.corpus.domain_ids)
-        row_of = {d: i for i, d in enumerate(self.domain_ids.tolist())}
+        from lls_topics.corpus import row_lookup
+
+        row_of = row_lookup(self.domain_ids)
         rows = np.asarray([row_of[d] for d in range(self.D)])[data.domains]
         cell = rows.astype(np.int64) * self.V + data.tokens
         uniq, inv = np.unique(cell, return_inverse=True)

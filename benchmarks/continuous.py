@@ -1,6 +1,6 @@
 """Continuous (semi-synthetic) LLS benchmark: our DDFA against the reference pipeline.
 
-Follows ``shared/PROTOCOL.md`` ("Semi-synthetic continuous problems"). For every
+Follows ``docs/protocol.md`` ("Semi-synthetic continuous problems"). For every
 setting and seed, one domain discriminator is trained and shared by
 
 - ``ours-<solver>``: :class:`lls_topics.DDFA` with its default configuration;
@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from lls_topics.corpus import row_lookup
 from lls_topics.datasets import load_digits_lls, load_mnist1d_lls
 from lls_topics.continuous.discriminator import DomainDiscriminator
 from lls_topics.metrics import matched_accuracy, prior_l1
@@ -110,7 +111,7 @@ def reference_ddfa(disc: DomainDiscriminator, b: Any, k: int, seed: int) -> tupl
     m = 3 * k
     clusters = KMeans(n_clusters=m, n_init=10, random_state=seed).fit_predict(proba)
     D = disc.n_classes_
-    col = {c: i for i, c in enumerate(disc.classes_.tolist())}
+    col = row_lookup(disc.classes_)
     rows = np.array([col[d] for d in d_fit.tolist()])
     counts = np.zeros((m, D))
     np.add.at(counts, (clusters, rows), 1.0)

@@ -1,6 +1,6 @@
 """Where DDFA loses accuracy: ceilings of each stage on one trained discriminator.
 
-For every setting and seed (``shared/PROTOCOL.md`` construction), one domain
+For every setting and seed (``docs/protocol.md`` construction), one domain
 discriminator is trained and these are measured on the test split:
 
 - ``reference``, ``ours``, ``ours-refine2``: the reference pipeline, DDFA's default and

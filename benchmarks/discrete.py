@@ -1,4 +1,4 @@
-"""The protocol's discrete benchmark grid (``shared/PROTOCOL.md``, issue 8).
+"""The protocol's discrete benchmark grid (``docs/protocol.md``, issue 8).
 
 For each setting of ``lls_topics.datasets.DISCRETE_SETTINGS`` and each seed, one
 planted problem is drawn and every method is fit on the same counts, one after the

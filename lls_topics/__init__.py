@@ -28,6 +28,8 @@ _LAZY = {
     "load_digits_lls": "lls_topics.datasets",
     "make_semisynthetic_lls": "lls_topics.datasets",
     "IdentifiabilityWarning": "lls_topics.solvers.base",
+    "select_n_topics": "lls_topics.selection",
+    "bootstrap": "lls_topics.uncertainty",
     "report": "lls_topics.reporting",
     "to_pyldavis": "lls_topics.pyldavis",
 }

@@ -15,12 +15,17 @@ import scipy.sparse as sp
 
 def check_int(value: Any, name: str, *, minimum: int | None = None,
               maximum: int | None = None) -> int:
-    """Return ``value`` as a Python int, or raise naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise TypeError(f"{name} must be an integer, got {value!r}")
+    """Return ``value`` as a Python int, or raise naming ``name``.
+
+    ``TypeError`` for a value that is not a number (bools included), ``ValueError``
+    for a number that is not integral or lies out of range: the same rule as the
+    estimators' parameter checks (:mod:`lls_topics._params`).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not isinstance(value, numbers.Integral):
+        if not (np.isfinite(float(value)) and float(value).is_integer()):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")

@@ -1,8 +1,8 @@
 """The ``lls-topics`` command line.
 
-Subcommands: ``demo``, ``fit`` (discrete data from files), ``fit-continuous`` (features
-and domain ids, through DDFA) and ``compare`` (solvers side by side). Every command
-takes ``--help``.
+Subcommands: ``demo``, ``fit`` (discrete data from files), ``select-k`` (choose the
+number of labels), ``fit-continuous`` (features and domain ids, through DDFA) and
+``compare`` (solvers side by side). Every command takes ``--help``.
 
 Exit codes: 0 on success; 2 for a usage or input error (missing file, unreadable
 format, impossible parameters), reported as one line on stderr; 1 for any other
@@ -11,13 +11,15 @@ failure (also one line; ``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -93,7 +95,54 @@ def _save_model(est: Any, out: Path, log: _Log) -> str | None:
     return "model"
 
 
+@contextlib.contextmanager
+def _logged_identifiability(log: _Log) -> Iterator[None]:
+    """Show a fit's identifiability warnings as log lines (summary.json keeps them too)."""
+    from .solvers.base import IdentifiabilityWarning
+
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always", IdentifiabilityWarning)
+        yield
+    for w in records:
+        if issubclass(w.category, IdentifiabilityWarning):
+            log(f"warning: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 # ------------------------------------------------------------------------------ commands
+def cmd_select_k(args: argparse.Namespace) -> int:
+    from .selection import select_n_topics
+
+    log = _Log(args.quiet)
+    if args.plot:
+        from .plotting import use_file_backend
+
+        use_file_backend()   # fail on a missing matplotlib before the long part
+    if not 1 <= args.min_topics <= args.max_topics:
+        raise CLIError(f"--min-topics ({args.min_topics}) must be between 1 and --max-topics "
+                       f"({args.max_topics})")
+    corpus = read_discrete(args.input, args.format, vocab=args.vocab, log=log)
+    log(f"trying k = {args.min_topics}..{args.max_topics} with {args.cv}-fold document "
+        f"completion on {corpus.n_domains} domains x {corpus.n_words} inputs ...")
+    res = select_n_topics(corpus, range(args.min_topics, args.max_topics + 1),
+                          solver=args.solver, cv=args.cv, random_state=args.seed,
+                          verbose=not args.quiet)
+    rows = [{"k": int(k), "heldout_loglik": float(s), "se": float(e), "residual": float(r),
+             "near_tie": bool(k in res.near_ties_)}
+            for k, s, e, r in zip(res.candidates_, res.scores_, res.score_se_,
+                                  res.residuals_)]
+    print(format_table(rows))
+    print(f"best k: {res.best_} (held-out likelihood argmax {res.best_by_likelihood_}, "
+          f"largest anchor residual drop {res.best_by_residual_})")
+    if args.plot:
+        from .plotting import plot_select_k, savefig
+
+        savefig(plot_select_k(res), args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def cmd_fit(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
     _check_report_path(args.report)
@@ -114,18 +163,33 @@ def cmd_fit(args: argparse.Namespace) -> int:
     log(f"fitting {type(solver).__name__} with {args.topics} labels on {corpus.n_domains} "
         f"domains x {corpus.n_words} inputs ({corpus.n_samples:g} samples) ...")
     t1 = time.perf_counter()
+    boot = None
     try:
-        solver.fit(corpus)
+        with _logged_identifiability(log):
+            if args.bootstrap:
+                from .uncertainty import bootstrap
+
+                boot = bootstrap(solver, corpus, args.bootstrap, confidence=args.confidence,
+                                 random_state=args.seed, n_jobs=args.jobs)
+                solver = boot.estimator_
+            else:
+                solver.fit(corpus)
     except ValueError as exc:
         raise CLIError(one_line(exc)) from None
     t_fit = time.perf_counter() - t1
-    log(f"fitted in {t_fit:.2f} s; log-likelihood per sample {solver.log_likelihood_:.4f}")
+    log(f"fitted in {t_fit:.2f} s{' (with the bootstrap)' if boot else ''}; "
+        f"log-likelihood per sample {solver.log_likelihood_:.4f}")
 
     out = _prepare_out(args.out)
     vocab = corpus.vocabulary
     P = np.asarray(solver.domain_topic_)
     A = np.asarray(solver.topic_word_)
     write_matrix_csv(out / "domain_topic.csv", "domain", solver.domain_ids_.tolist(), P)
+    if boot is not None:
+        write_matrix_csv(out / "domain_topic_lo.csv", "domain", solver.domain_ids_.tolist(),
+                         boot.domain_topic_low_)
+        write_matrix_csv(out / "domain_topic_hi.csv", "domain", solver.domain_ids_.tolist(),
+                         boot.domain_topic_high_)
     write_matrix_csv(out / "topic_word.csv", "input", vocab, A.T)
     tops = write_top(out, A, vocab, args.top, "word")
     anchors = anchor_lists(solver)
@@ -141,8 +205,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "n_samples": float(corpus.n_samples),
         "log_likelihood_per_sample": float(solver.log_likelihood_),
         "timings_seconds": {"read": t_read, "fit": t_fit},
-        "pooled_prior": solver.pooled_prior(), "model": model_dir, "files": files})
-    _write_report(solver, corpus, args.report, t_fit, args.top)
+        "pooled_prior": solver.pooled_prior(), "diagnostics": solver.diagnostics(),
+        "bootstrap": None if boot is None else {
+            "n_resamples": args.bootstrap, "confidence": args.confidence,
+            "method": boot.method_, "mean_interval_width": float(
+                np.mean(boot.domain_topic_high_ - boot.domain_topic_low_))},
+        "model": model_dir, "files": files})
+    _write_report(solver, corpus, args.report, t_fit, args.top, bootstrap=boot)
     if not args.quiet:
         for y, words in enumerate(tops):
             print(f"label {y}: {' '.join(words[:10])}")
@@ -290,7 +359,7 @@ def _check_report_path(path: str | None, option: str = "--report") -> None:
 
 
 def _write_report(model: Any, data: Any, path: str | None, fit_seconds: float | None,
-                  n_top: int) -> None:
+                  n_top: int, bootstrap: Any = None) -> None:
     if path is None:
         return
     from . import plotting
@@ -299,7 +368,8 @@ def _write_report(model: Any, data: Any, path: str | None, fit_seconds: float | 
     plotting.use_file_backend()
 
     # a ValueError (data that does not match the model) is an input error: exit 2
-    out = report(model, data, path, fit_seconds=fit_seconds, n_top=max(1, n_top))
+    out = report(model, data, path, fit_seconds=fit_seconds, n_top=max(1, n_top),
+                 bootstrap=bootstrap)
     print(f"wrote the report {out}")
 
 
@@ -473,6 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="textdir: drop words seen fewer times (default 1)")
     p.add_argument("--keep-stopwords", action="store_true",
                    help="textdir: keep gensim's English stop words")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="also write domain_topic_lo.csv / domain_topic_hi.csv: bootstrap "
+                   "intervals for p_d(y) from N resamples (e.g. 200)")
+    p.add_argument("--confidence", type=float, default=0.9,
+                   help="nominal coverage of the bootstrap intervals (default 0.9)")
+    p.add_argument("--jobs", type=int, default=1, help="parallel bootstrap jobs (default 1)")
     p.add_argument("--chunksize", type=int, metavar="N",
                    help="stream the input: token tables N rows at a time, text folders file "
                    "by file, MmCorpus document by document (memory: the counts + one chunk)")
@@ -483,6 +559,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="OUT.html", help="also write the HTML report of the fit")
     common(p)
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("select-k", help="choose the number of labels k for discrete data",
+                       description="Fit every k in --min-topics..--max-topics on random "
+                       "folds of each domain's samples and score the held-out samples "
+                       "(document completion); print the held-out log-likelihood, its "
+                       "standard error and the anchor residual per k, and the chosen k.")
+    p.add_argument("input", help="input file or directory (as for fit)")
+    p.add_argument("--max-topics", type=int, default=20, help="largest k tried (default 20)")
+    p.add_argument("--min-topics", type=int, default=2, help="smallest k tried (default 2)")
+    p.add_argument("--cv", type=int, default=5, help="folds per domain (default 5)")
+    p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
+                   help="topic solver (default anchor)")
+    p.add_argument("--format", choices=list(FORMATS), help=fmt_help)
+    p.add_argument("--vocab", help="vocabulary for count-matrix inputs")
+    p.add_argument("--plot", metavar="K.png", help="also save the two curves")
+    common(p)
+    p.set_defaults(func=cmd_select_k)
 
     p = sub.add_parser("fit-continuous", help="fit DDFA to continuous features",
                        description="Fit DDFA (domain discriminator, clustering, topic "

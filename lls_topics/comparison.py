@@ -2,7 +2,7 @@
 
 :func:`compare` is what ``lls-topics compare`` prints and plots: one row per
 solver with its fit time and log-likelihood and, when the truth is known (a
-planted problem), its prior error measured as in ``shared/PROTOCOL.md``.
+planted problem), its prior error measured as in ``docs/protocol.md``.
 """
 from __future__ import annotations
 
@@ -128,6 +128,14 @@ def compare(data: Any, solvers: Any = ("anchor", "nmf", "lda"), truth: Any = Non
 
         With the truth a first row ``solver="oracle"`` holds the oracle itself.
     fitted : dict, only if ``return_fitted``
+
+    Examples
+    --------
+    >>> from lls_topics import compare, make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=500, random_state=0)
+    >>> rows, fitted = compare(prob, ["anchor", "nmf"], return_fitted=True)
+    >>> sorted(fitted), len(rows)  # with the truth, a first row holds the oracle
+    (['anchor', 'nmf'], 3)
     """
     if isinstance(data, DiscreteLLS) and truth is None:
         truth = data

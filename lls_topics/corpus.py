@@ -62,6 +62,14 @@ class DomainCorpus:
     counts : scipy.sparse.csr_matrix of shape (n_domains, n_words)
     domain_ids : ndarray of shape (n_domains,)
     vocabulary : list of length n_words
+
+    Examples
+    --------
+    >>> C = DomainCorpus([[3, 0, 1], [0, 2, 2]], domain_ids=["north", "south"])
+    >>> C.n_domains, C.n_words, C.domain_sizes.tolist()
+    (2, 3, [4, 4])
+    >>> C.domain_index(["south", "north", "south"]).tolist()
+    [1, 0, 1]
     """
 
     def __init__(self, counts: Any, domain_ids: Sequence[Hashable] | None = None,
@@ -82,7 +90,7 @@ class DomainCorpus:
             if len(set(ids.tolist())) != n_domains:
                 raise ValueError("domain_ids must be unique")
         self._domain_ids = ids
-        self._row_of = {d: i for i, d in enumerate(ids.tolist())}
+        self._row_of = row_lookup(ids)
         if vocabulary is not None:
             vocabulary = list(vocabulary)
             if len(vocabulary) != n_words:
@@ -110,6 +118,12 @@ class DomainCorpus:
         Returns
         -------
         DomainCorpus
+
+        Examples
+        --------
+        >>> C = DomainCorpus.from_tokens([0, 2, 2, 1], ["a", "b", "b", "a"])
+        >>> C.counts.toarray().tolist()
+        [[1, 1, 0], [0, 0, 2]]
         """
         tok = check_tokens(tokens, "tokens")
         if not hasattr(domains, "__len__"):
@@ -322,6 +336,17 @@ class DomainCorpus:
     def __repr__(self) -> str:
         return (f"DomainCorpus(n_domains={self.n_domains}, n_words={self.n_words}, "
                 f"n_samples={self.n_samples:g})")
+
+
+def row_lookup(ids: Any) -> dict:
+    """``{id: row}`` for distinct domain ids given in row order (the inverse of ``ids``).
+
+    Examples
+    --------
+    >>> row_lookup(np.array(["north", "south"]))
+    {'north': 0, 'south': 1}
+    """
+    return {d: i for i, d in enumerate(np.asarray(ids).tolist())}
 
 
 def map_domain_ids(domains: Any, row_of: dict, name: str = "domains") -> np.ndarray:

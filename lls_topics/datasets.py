@@ -1,4 +1,4 @@
-"""Planted latent-label-shift problems, following ``shared/PROTOCOL.md``.
+"""Planted latent-label-shift problems, following ``docs/protocol.md``.
 
 Everything here runs offline: discrete problems are generated, continuous ones are
 built from data sets that ship with installed packages (scikit-learn's digits,
@@ -128,6 +128,12 @@ def make_discrete_lls(n_topics: int = 5, n_words: int = 200, n_domains: int = 20
     -------
     DiscreteLLS
         ``(tokens, domains, labels, domain_topic, topic_word)``.
+
+    Examples
+    --------
+    >>> prob = make_discrete_lls(n_topics=3, n_words=50, n_domains=6, random_state=0)
+    >>> prob.corpus.counts.shape, prob.domain_topic.shape, prob.topic_word.shape
+    ((6, 50), (6, 3), (3, 50))
     """
     k = check_int(n_topics, "n_topics", minimum=1)
     V = check_int(n_words, "n_words", minimum=1)
@@ -210,6 +216,15 @@ def make_semisynthetic_lls(X: Any, y: Any, n_domains: int, alpha: float,
     Bunch with ``X_train, y_train, d_train, X_val, y_val, d_val, X_test, y_test,
     d_test`` (labels are 0..k-1, domains 0..r-1), ``domain_topic`` (r, k) the true
     p_d(y) (rows sum to 1), ``domain_sizes`` (r,), ``classes`` and ``n_topics``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(1000, 3)), rng.integers(0, 2, 1000)
+    >>> data = make_semisynthetic_lls(X, y, n_domains=4, alpha=3.0, max_condition=None,
+    ...                               random_state=0)
+    >>> data.domain_topic.shape, bool(np.allclose(data.domain_topic.sum(axis=1), 1))
+    ((4, 2), True)
     """
     X = np.asarray(X)
     y = np.asarray(y)
@@ -258,6 +273,12 @@ def load_digits_lls(n_domains: int = 20, alpha: float = 3.0, max_condition: floa
 
     Features are the 64 pixel intensities scaled to [0, 1]. See
     :func:`make_semisynthetic_lls` for the returned fields.
+
+    Examples
+    --------
+    >>> data = load_digits_lls(n_domains=20, random_state=0)
+    >>> data.X_train.shape[1], data.domain_topic.shape
+    (64, (20, 10))
     """
     from sklearn.datasets import load_digits
 

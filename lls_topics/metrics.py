@@ -2,7 +2,7 @@
 
 Labels are only identifiable up to a permutation, so every metric first aligns the
 estimated labels to the true ones with the Hungarian algorithm. Definitions follow
-the benchmark protocol (``shared/PROTOCOL.md``).
+the benchmark protocol (``docs/protocol.md``).
 """
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def align_labels(P_true: Any, P_hat: Any) -> np.ndarray:
     -------
     perm : ndarray of int, shape (k,)
         ``P_hat[:, perm]`` is aligned with ``P_true``.
+
+    Examples
+    --------
+    >>> P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    >>> align_labels(P, P[:, ::-1]).tolist()
+    [1, 0]
     """
     A, B = _pair(P_true, P_hat, ("P_true", "P_hat"))
     cost = np.abs(A[:, :, None] - B[:, None, :]).sum(axis=0)
@@ -66,6 +72,14 @@ def prior_l1(P_true: Any, P_hat: Any, *, per_entry: bool = False) -> float:
     -------
     float
         ``sum_{d,y} |p_d(y) - p^_d(pi(y))|``.
+
+    Examples
+    --------
+    >>> P = np.array([[0.9, 0.1], [0.2, 0.8]])
+    >>> prior_l1(P, P[:, ::-1])  # the labels are matched before comparing
+    0.0
+    >>> round(prior_l1(P, [[0.8, 0.2], [0.2, 0.8]]), 6)
+    0.2
     """
     A, B = _pair(P_true, P_hat, ("P_true", "P_hat"))
     perm = align_labels(A, B)
@@ -140,6 +154,11 @@ def matched_accuracy(y_true: Any, y_pred: Any) -> float:
     Returns
     -------
     float in [0, 1]
+
+    Examples
+    --------
+    >>> matched_accuracy([0, 0, 1, 1], [1, 1, 0, 1])
+    0.75
     """
     C, _, _ = _confusion(y_true, y_pred)
     rows, cols = linear_sum_assignment(-C)

@@ -85,6 +85,14 @@ _REGISTRY: dict[str, tuple[str, str]] = {
     "sklearn.StandardScaler": ("sklearn.preprocessing", "StandardScaler"),
 }
 
+# parameters renamed since a release: saved class name -> {old name: new name}. Models
+# saved under the old names still load (issue 13 gave the Dirichlet prior on p(x|y) one
+# name, topic_word_prior, in every solver).
+_RENAMED_PARAMS: dict[str, dict[str, str]] = {
+    "AnchorSolver": {"topic_prior": "topic_word_prior"},
+    "LDASolver": {"eta": "topic_word_prior"},
+}
+
 # lists of plain scalars longer than this go to the .npz instead of the JSON
 _LONG_LIST = 256
 
@@ -499,7 +507,9 @@ def _load_from(directory: Path, objects: dict[str, Any]) -> Any:
     r = _Reader(directory, arrays, objects)
 
     params: dict[str, Any] = {}
+    renamed = _RENAMED_PARAMS.get(meta["class"], {})
     for key, value in meta["params"].items():
+        key = renamed.get(key, key)
         if isinstance(value, dict) and "__torch_module__" in value:
             file = _safe_child(directory, value["__torch_module__"])
             state = read_torch_state(file)

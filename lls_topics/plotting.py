@@ -9,10 +9,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ._simplex import normalize_rows
 from ._validation import check_distribution_matrix
 
-__all__ = ["plot_domain_topics", "plot_simplex", "plot_comparison", "label_vertices",
-           "use_file_backend", "savefig"]
+__all__ = ["plot_domain_topics", "plot_simplex", "plot_comparison", "plot_select_k",
+           "label_vertices", "use_file_backend", "savefig"]
 
 
 def _pyplot() -> Any:
@@ -164,9 +165,7 @@ def label_vertices(domain_topic: Any, domain_sizes: Any = None) -> np.ndarray:
         np.asarray(domain_sizes, dtype=np.float64).ravel()
     if w.shape != (P.shape[0],) or np.any(w < 0) or not np.all(np.isfinite(w)):
         raise ValueError(f"domain_sizes must hold {P.shape[0]} non-negative finite numbers")
-    J = (P * w[:, None]).T
-    s = J.sum(axis=1, keepdims=True)
-    return np.divide(J, s, out=np.full_like(J, 1.0 / J.shape[1]), where=s > 0)
+    return normalize_rows((P * w[:, None]).T)
 
 
 def _project(Q: np.ndarray, vertices: np.ndarray | None, method: str
@@ -411,4 +410,57 @@ def plot_comparison(table: Any, *, metrics: Sequence[str] | None = None,
         ax.set_yticks(y)
         ax.set_yticklabels(names if ax is axes[0][0] else [])
         ax.set_ylim(len(rows) - 0.5, -0.5)  # first row on top, every row keeps its slot
+    return fig
+
+
+def plot_select_k(result: Any, *, axes: Any = None) -> Any:
+    """The two curves behind :func:`lls_topics.select_n_topics`, with the chosen k.
+
+    Left: held-out log-likelihood per sample against k, relative to the best,
+    with one standard error (paired over domains); near-ties are filled. Right:
+    the anchor residual curve (log scale). The chosen k is marked on both.
+
+    Parameters
+    ----------
+    result : SelectionResult
+        What :func:`lls_topics.select_n_topics` returned.
+    axes : pair of matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    needed = ("candidates_", "scores_", "score_se_", "residuals_", "best_", "near_ties_")
+    if not all(hasattr(result, name) for name in needed):
+        raise ValueError("result must be the SelectionResult of lls_topics.select_n_topics")
+    k = np.asarray(result.candidates_)
+    rel = np.asarray(result.scores_) - np.max(result.scores_)
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), constrained_layout=True)
+    else:
+        axes = np.atleast_1d(axes)
+        if len(axes) < 2:
+            raise ValueError(f"axes must hold 2 Axes, got {len(axes)}")
+        fig = axes[0].figure
+    ax = axes[0]
+    ax.errorbar(k, rel, yerr=result.score_se_, fmt="-", color="C0", ecolor="0.6", capsize=2)
+    tie = np.isin(k, result.near_ties_)
+    ax.plot(k[~tie], rel[~tie], "o", mfc="white", color="C0")
+    ax.plot(k[tie], rel[tie], "o", color="C0", label="within 1 s.e. of the best")
+    ax.set_xlabel("k")
+    ax.set_ylabel("held-out log-lik. per sample\n(minus the best)")
+    ax.set_title("document completion")
+    ax.legend(loc="lower right", fontsize=8)
+    ax = axes[1]
+    res = np.asarray(result.residuals_, dtype=np.float64)
+    ok = res > 0
+    ax.semilogy(k[ok], res[ok], "o-", color="C1")
+    ax.set_xlabel("k")
+    ax.set_ylabel("residual of the k-th anchor pick")
+    ax.set_title("anchor residual curve")
+    for a in axes[:2]:
+        a.axvline(result.best_, color="C3", ls="--", lw=1)
+        a.text(result.best_, 0.03, f" k = {result.best_}", color="C3", va="bottom",
+               transform=a.get_xaxis_transform(), fontsize=8)
     return fig

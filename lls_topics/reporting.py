@@ -91,6 +91,17 @@ def report(model: Any, data: Any, path: str | os.PathLike, *, truth: Any = None,
     ValueError
         For an unfitted model, data whose shape disagrees with the model, a truth or
         bootstrap of the wrong shape, or a path that cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from lls_topics import AnchorSolver, make_discrete_lls, report
+    >>> prob = make_discrete_lls(n_topics=3, n_words=40, n_domains=6, random_state=0)
+    >>> model = AnchorSolver(3, random_state=0).fit(prob.corpus)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     page = report(model, prob.corpus, f"{tmp}/model.html", truth=prob)
+    ...     page.name, page.read_text().startswith("<!DOCTYPE html>")
+    ('model.html', True)
     """
     out = check_report_path(path)
     if not isinstance(n_top, (int, np.integer)) or isinstance(n_top, bool) or n_top < 1:
@@ -206,7 +217,7 @@ def _discrete_view(model: Any, data: Any) -> FittedView:
 
 
 def _ddfa_view(model: Any, data: Any) -> FittedView:
-    from .corpus import map_domain_ids
+    from .corpus import map_domain_ids, row_lookup
 
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError("data must be a pair (X, domains) for a DDFA model")
@@ -217,8 +228,7 @@ def _ddfa_view(model: Any, data: Any) -> FittedView:
         raise ValueError(f"data's X has shape {X.shape}, but the model's discriminator "
                          f"expects (n_samples, {', '.join(map(str, shape or ['...']))})")
     ids = np.asarray(model.domain_ids_)
-    rows = map_domain_ids(domains, {d: i for i, d in enumerate(ids.tolist())},
-                          "data's domains")
+    rows = map_domain_ids(domains, row_lookup(ids), "data's domains")
     if rows.size != X.shape[0]:
         raise ValueError(f"data's X and domains must have the same length, got {X.shape[0]} "
                          f"and {rows.size}")

@@ -128,7 +128,7 @@ def test_discriminator_bad_input():
     Xn[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         DomainDiscriminator(**FAST).fit(Xn, d)
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model"):  # a wrong type (issue 13)
         DomainDiscriminator(model="mlp", **FAST).fit(X, d)
 
 
@@ -253,3 +253,18 @@ def test_ddfa_bad_input(planted):
 
     with pytest.raises(NotFittedError):
         DDFA(3).predict(X, d)
+
+
+def test_ddfa_select_n_topics_one_discriminator():
+    X, y, d, P = blobs(k=3, D=6, n_per_domain=300, seed=3)
+    est = DDFA(3, n_clusters=12, random_state=0, verbose=False,
+               discriminator=DomainDiscriminator(**FAST))
+    res = est.select_n_topics(X, d, range(2, 6), cv=3, random_state=0)
+    assert res.best_ == 3
+    np.testing.assert_array_equal(res.candidates_, [2, 3, 4, 5])
+    assert res.n_clusters_ == 12
+    # the returned network refits without retraining
+    fitted = est.set_params(n_topics=res.best_).fit_with_discriminator(res.discriminator_, X, d)
+    assert fitted.discriminator_ is res.discriminator_
+    with pytest.raises(ValueError, match="candidates"):
+        est.select_n_topics(X, d, [10, 11])

@@ -84,7 +84,7 @@ def test_solvers_agree_on_population_data():
     (dict(workers=0), "workers"),
     (dict(tol=-1.0), "tol"),
     (dict(alpha=-0.1), "alpha"),
-    (dict(eta=0.0), "eta"),
+    (dict(topic_word_prior=0.0), "topic_word_prior"),
 ])
 def test_bad_parameters(planted, kwargs, match):
     with pytest.raises(ValueError, match=match):

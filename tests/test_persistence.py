@@ -253,3 +253,24 @@ def test_discriminator_saved_on_a_missing_device_loads_on_cpu(tmp_path):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert back.device_.type == expected
     np.testing.assert_allclose(back.predict_proba(X), disc.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("cls_name, old", [("AnchorSolver", "topic_prior"),
+                                           ("LDASolver", "eta")])
+def test_model_saved_under_old_prior_name_loads(problem, tmp_path, cls_name, old):
+    # before issue 13 the Dirichlet prior on p(x|y) had a name of its own per solver;
+    # a directory saved then holds that name in estimator.json
+    import lls_topics
+
+    cls = getattr(lls_topics, cls_name)
+    kw = dict(passes=3, tol=0) if cls_name == "LDASolver" else {}
+    est = cls(3, topic_word_prior=0.05, random_state=0, **kw).fit(problem.corpus)
+    est.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "estimator.json"
+    meta = json.loads(meta_path.read_text())
+    meta["params"][old] = meta["params"].pop("topic_word_prior")
+    meta_path.write_text(json.dumps(meta))
+    back = cls.load(tmp_path / "m")
+    assert back.topic_word_prior == 0.05 and old not in back.get_params()
+    np.testing.assert_array_equal(back.predict_proba(problem.tokens, problem.domains),
+                                  est.predict_proba(problem.tokens, problem.domains))

@@ -83,3 +83,19 @@ def test_comparison_of_a_real_compare_call_has_the_prior_error_panel():
     widths = sorted(round(p.get_width(), 9) for p in panel.patches)
     rows = table.to_dict("records") if hasattr(table, "to_dict") else table
     assert widths == sorted(round(float(r["l1_P"]), 9) for r in rows)
+
+
+def test_select_k_plot(tmp_path):
+    from lls_topics import make_discrete_lls, select_n_topics
+    from lls_topics.plotting import plot_select_k
+
+    prob = make_discrete_lls(n_topics=3, n_words=60, n_domains=6, n_per_domain=1000,
+                             random_state=0)
+    res = select_n_topics(prob.corpus, range(2, 5), cv=2, random_state=0)
+    fig = plot_select_k(res)
+    assert len(fig.axes) == 2
+    line = fig.axes[0].lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), [2, 3, 4])
+    fig.savefig(tmp_path / "k.png")
+    with pytest.raises(ValueError, match="SelectionResult"):
+        plot_select_k(object())

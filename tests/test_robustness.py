@@ -105,7 +105,7 @@ def test_degenerate_but_legal(make, case, planted):
         s = make(k).fit(N)
     _assert_valid_fit(s, N.shape[0], N.shape[1], k)
     if case == "unseen_inputs":
-        # at most a prior's worth of mass (LDA's eta) on inputs never seen
+        # at most a prior's worth of mass (LDA's topic_word_prior) on inputs never seen
         assert np.all(s.topic_word_[:, -7:].sum(1) < 0.01)
         proba = s.predict_proba([N.shape[1] - 1], [0])
         np.testing.assert_allclose(proba.sum(1), 1)
@@ -125,15 +125,20 @@ def test_collinear_domains_warn_with_condition_number(make, planted):
 def test_empty_domain_dropped_and_named(make, planted):
     N = planted.corpus.counts.toarray()
     N[4] = 0
-    C = DomainCorpus(N[:, :], domain_ids=[f"dom{i}" for i in range(20)], allow_fractional=False) \
-        if N[4].sum() else None
     ids = [f"dom{i}" for i in range(20)]
     with pytest.warns(UserWarning, match="dom4"):
         s = make(5).fit(DomainCorpus(sp.csr_matrix(N), domain_ids=ids))
     assert "dom4" not in s.domain_ids_.tolist() and len(s.domain_ids_) == 19
     with pytest.raises(ValueError, match="domains.*dom4"):
         s.predict_proba([0], ["dom4"])
-    assert C is None
+    # dropping the empty row must leave the same problem as never having it: same
+    # factors, and each kept domain's row still holds that domain's estimate
+    keep = [i for i in range(20) if i != 4]
+    ref = make(5).fit(DomainCorpus(sp.csr_matrix(N[keep]), domain_ids=[ids[i] for i in keep]))
+    assert s.domain_ids_.tolist() == ref.domain_ids_.tolist()
+    np.testing.assert_allclose(s.domain_sizes_, N[keep].sum(1))
+    np.testing.assert_allclose(s.domain_topic_, ref.domain_topic_, atol=1e-8)
+    np.testing.assert_allclose(s.topic_word_, ref.topic_word_, atol=1e-8)
 
 
 # ------------------------------------------------------------------ determinism
@@ -179,7 +184,7 @@ BAD_INPUTS = [
     (lambda p: AnchorSolver(5).fit(np.ones((6, 3, 2))), ValueError, ["X", "2-D"]),
     (lambda p: AnchorSolver(5, method="xyz").fit(p.corpus), ValueError, ["method"]),
     (lambda p: AnchorSolver(5, refine="xyz").fit(p.corpus), ValueError, ["refine"]),
-    (lambda p: AnchorSolver(5, topic_prior=-1).fit(p.corpus), ValueError, ["topic_prior"]),
+    (lambda p: AnchorSolver(5, topic_word_prior=-1).fit(p.corpus), ValueError, ["topic_word_prior"]),
     (lambda p: AnchorSolver(5).predict([0], [0]), NotFittedError, ["AnchorSolver"]),
     (lambda p: _fitted(p).predict_proba([0, 10**6], [0, 0]), ValueError, ["tokens",
                                                                          "vocabulary"]),

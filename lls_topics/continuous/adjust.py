@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_distribution_matrix, check_int
-from .._simplex import project_simplex
+from .._simplex import normalize_rows, project_simplex
 
 __all__ = ["domain_given_label", "label_posterior", "adjust_posterior", "ADJUST_METHODS"]
 
@@ -77,8 +77,7 @@ def _check_proba(p_d_given_x: Any, D: int) -> np.ndarray:
     if Q.shape[1] != D:
         raise ValueError(f"p_d_given_x must have one column per domain ({D}), got shape "
                          f"{Q.shape}")
-    s = Q.sum(axis=1, keepdims=True)
-    return np.divide(Q, s, out=np.full_like(Q, 1.0 / D), where=s > 0)
+    return normalize_rows(Q)
 
 
 def label_posterior(p_d_given_x: Any, domain_topic: Any, domain_sizes: Any = None, *,
@@ -198,6 +197,14 @@ def adjust_posterior(p_d_given_x: Any, domain_topic: Any, domain_sizes: Any = No
     ndarray of shape (n_samples, n_topics)
         p_d(y|x) (or p(y|x) without ``domains``); rows are non-negative and sum to 1
         (except p(y|x) with ``"pinv-uniform"``, which may be negative).
+
+    Examples
+    --------
+    >>> P = np.array([[0.8, 0.2], [0.3, 0.7]])             # p_d(y), two domains
+    >>> p_d_given_x = np.array([[8 / 11, 3 / 11], [2 / 9, 7 / 9]])  # p(d|y=0), p(d|y=1)
+    >>> adjust_posterior(p_d_given_x, P).round(3)  # equal domain sizes by default
+    array([[1., 0.],
+           [0., 1.]])
     """
     Y = label_posterior(p_d_given_x, domain_topic, domain_sizes, method=method,
                         max_iter=max_iter, tol=tol)

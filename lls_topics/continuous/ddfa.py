@@ -10,19 +10,27 @@
 """
 from __future__ import annotations
 
+import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_identifiable, check_int, check_random_state, check_same_length
-from ..corpus import DomainCorpus, encode_domains, map_domain_ids, sample_rows
+from .._params import (BOOL, N_TOPICS, RANDOM_STATE, HasMethods, Interval, Options,
+                       validate_params)
+from .._simplex import normalize_rows
+from .._validation import (check_identifiable, check_int, check_random_state,
+                           check_same_length)
+from ..corpus import DomainCorpus, encode_domains, map_domain_ids, row_lookup, sample_rows
 from ..metrics import align_labels, prior_l1
+from ..solvers.base import IdentifiabilityWarning, pooled_prior
 from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .discretize import SPACES, Discretizer
-from .discriminator import DomainDiscriminator, check_inputs
+from .discriminator import DEVICE, DomainDiscriminator, check_inputs
+from .distributed import DISTRIBUTED
 from .policy import choose, information_margin, reference_n_clusters
 
 __all__ = ["DDFA", "domain_signal"]
@@ -90,7 +98,7 @@ def _validation_rows(X_val: Any, d_val: Any, ids: np.ndarray) -> tuple[Any, np.n
         return None, None
     X_val = check_inputs(X_val, "X_val")
     check_same_length(X_val, d_val, "X_val", "d_val")
-    return X_val, map_domain_ids(d_val, {d: i for i, d in enumerate(ids.tolist())}, "d_val")
+    return X_val, map_domain_ids(d_val, row_lookup(ids), "d_val")
 
 
 class DDFA(BaseEstimator):
@@ -201,6 +209,21 @@ class DDFA(BaseEstimator):
     feature_share_ : float or None
         With ``space="auto"``: held-out I(cluster; domain) of feature clusters over
         that of discriminator clusters (None where it was not needed).
+
+    Examples
+    --------
+    >>> from lls_topics import DDFA, DomainDiscriminator
+    >>> rng = np.random.default_rng(0)
+    >>> P = rng.dirichlet(np.ones(2), size=4)                    # p_d(y), four domains
+    >>> domains = np.repeat(np.arange(4), 150)
+    >>> y = (rng.random(600) < P[domains, 1]).astype(int)         # latent labels
+    >>> X = rng.normal(size=(600, 2)) + 4 * y[:, None]
+    >>> disc = DomainDiscriminator(hidden=(16,), epochs=10, random_state=0, verbose=False)
+    >>> model = DDFA(2, n_clusters=6, discriminator=disc, space="both", random_state=0,
+    ...              verbose=False)
+    >>> proba = model.fit(X, domains).predict_proba(X, domains)
+    >>> proba.shape, model.domain_topic_.shape
+    ((600, 2), (4, 2))
     """
 
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
@@ -223,30 +246,31 @@ class DDFA(BaseEstimator):
         self.distributed = distributed
 
     # ------------------------------------------------------------------ helpers
-    def _check_params(self) -> int:
-        from .distributed import check_distributed
+    _param_constraints = {
+        "n_topics": N_TOPICS,
+        "solver": [Options(solver_names()),
+                   HasMethods(("fit", "get_params"), "a solver instance")],
+        "n_clusters": [None, Interval(Integral, 1, None)],
+        "discriminator": [None, DomainDiscriminator],
+        "space": [Options(_SPACES)],
+        "feature_weight": [Interval(Real, 0, None, closed="neither")],
+        "adjust": [Options(ADJUST_METHODS)],
+        "posterior": [Options(_POSTERIORS)],
+        "refine_rounds": [Interval(Integral, 0, None)],
+        "random_state": RANDOM_STATE,
+        "device": DEVICE,
+        "verbose": BOOL,
+        "distributed": [Options(DISTRIBUTED)],
+    }
 
-        k = check_int(self.n_topics, "n_topics", minimum=1)
-        check_distributed(self.distributed)
-        check_int(self.refine_rounds, "refine_rounds", minimum=0)
-        if self.n_clusters is not None:
-            check_int(self.n_clusters, "n_clusters", minimum=k)
-        if self.space not in _SPACES:
-            raise ValueError(f"space must be one of {_SPACES}, got {self.space!r}")
-        if self.adjust not in ADJUST_METHODS:
-            raise ValueError(f"adjust must be one of {ADJUST_METHODS}, got {self.adjust!r}")
-        if self.posterior not in _POSTERIORS:
-            raise ValueError(f"posterior must be one of {_POSTERIORS}, got {self.posterior!r}")
+    def _check_params(self) -> int:
+        validate_params(self)
+        k = int(self.n_topics)
+        if self.n_clusters is not None and self.n_clusters < k:
+            raise ValueError(f"n_clusters must be >= n_topics={k}, got {self.n_clusters}")
         if self.posterior == "network" and self.refine_rounds == 0:
             raise ValueError("posterior='network' needs refine_rounds >= 1 (the label "
                              "network is trained by the refinement rounds)")
-        if isinstance(self.solver, str) and self.solver not in solver_names():
-            raise ValueError(f"solver must be one of {solver_names()} or a solver instance, "
-                             f"got {self.solver!r}")
-        if not isinstance(self.solver, str) and not (hasattr(self.solver, "fit") and
-                                                     hasattr(self.solver, "get_params")):
-            raise ValueError(f"solver must be one of {solver_names()} or a solver instance, "
-                             f"got {type(self.solver).__name__}")
         return k
 
     def _make_solver(self, seed: int) -> Any:
@@ -266,9 +290,6 @@ class DDFA(BaseEstimator):
         if self.discriminator is None:
             return DomainDiscriminator(device=self.device, random_state=seed,
                                        verbose=self.verbose, distributed=self.distributed)
-        if not isinstance(self.discriminator, DomainDiscriminator):
-            raise ValueError(f"discriminator must be a DomainDiscriminator or None, got "
-                             f"{type(self.discriminator).__name__}")
         disc = clone(self.discriminator)
         if disc.random_state is None:
             disc.set_params(random_state=seed)
@@ -370,11 +391,63 @@ class DDFA(BaseEstimator):
         check_same_length(X, domains, "X", "domains")
         ids = np.asarray(discriminator.classes_)
         check_identifiable(k, len(ids))
-        rows = map_domain_ids(domains, {d: i for i, d in enumerate(ids.tolist())}, "domains")
+        rows = map_domain_ids(domains, row_lookup(ids), "domains")
         X_val, rows_val = _validation_rows(X_val, d_val, ids)
         rng = check_random_state(self.random_state)
         _, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
         return self._fit_rest(discriminator, X, rows, X_val, rows_val, ids, s_clu, s_sol)
+
+    def select_n_topics(self, X: Any, domains: Any, candidates: Any = range(2, 21), *,
+                        X_val: Any = None, d_val: Any = None, cv: int = 5,
+                        random_state: Any = None) -> Any:
+        """Choose ``n_topics`` on the domain-by-cluster counts, one discriminator for all k.
+
+        The discriminator is trained once and the samples clustered once (with
+        this estimator's settings and the vocabulary that the largest candidate
+        would get); then :func:`lls_topics.select_n_topics` scores every candidate
+        on those counts with this estimator's solver. Refit with the chosen k,
+        reusing the network: ``ddfa.set_params(n_topics=res.best_)
+        .fit_with_discriminator(res.discriminator_, X, domains)``.
+
+        Parameters
+        ----------
+        X, domains, X_val, d_val : as in :meth:`fit`
+        candidates : iterable of int, default=range(2, 21)
+            Those above the number of domains are dropped.
+        cv : int, default=5
+            Folds of each domain's samples.
+        random_state : int, Generator or None
+            Seeds the sample folds and the solvers (the network follows this
+            estimator's ``random_state``).
+
+        Returns
+        -------
+        SelectionResult
+            As :func:`lls_topics.select_n_topics`, plus ``discriminator_`` (the
+            trained discriminator) and ``n_clusters_`` (the vocabulary size used).
+        """
+        from ..selection import select_n_topics
+
+        ids, rows = encode_domains(domains, "domains")
+        cand = [check_int(k, "candidates", minimum=1) for k in candidates]
+        usable = [k for k in cand if k <= len(ids)]
+        if not usable:
+            raise ValueError(f"candidates must include a k between 1 and the number of "
+                             f"domains ({len(ids)}), got {cand}")
+        probe = clone(self).set_params(n_topics=max(usable), refine_rounds=0)
+        with warnings.catch_warnings():
+            # the largest candidate is often too many labels: its warnings are no news
+            warnings.simplefilter("ignore", IdentifiabilityWarning)
+            probe.fit(X, domains, X_val, d_val)
+        if X_val is not None:
+            rows = np.concatenate([rows, _validation_rows(X_val, d_val, ids)[1]])
+        counts = DomainCorpus.from_tokens(probe.discretizer_.labels_.astype(np.int64), rows,
+                                          n_words=probe.n_clusters_)
+        res = select_n_topics(counts, usable, solver=self.solver, cv=cv,
+                              random_state=random_state, verbose=bool(self.verbose))
+        res.discriminator_ = probe.discriminator_
+        res.n_clusters_ = probe.n_clusters_
+        return res
 
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
@@ -622,17 +695,14 @@ class DDFA(BaseEstimator):
             Y = label_posterior(pdx, self.domain_topic_, self.domain_sizes_,
                                 method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
             if self.adjust == "pinv-uniform":
-                Y = np.clip(Y, 0.0, None)
-                s = Y.sum(axis=1, keepdims=True)
-                Y = np.divide(Y, s, out=np.full_like(Y, 1.0 / Y.shape[1]), where=s > 0)
+                Y = normalize_rows(np.clip(Y, 0.0, None))
             return Y
         rows = self._rows(domains, n)
         return adjust_posterior(pdx, self.domain_topic_, self.domain_sizes_, rows,
                                 method=self.adjust, max_iter=_ADJUST_ITER, tol=_ADJUST_TOL)
 
     def _rows(self, domains: Any, n: int) -> np.ndarray:
-        return sample_rows(domains, {d: i for i, d in enumerate(self.domain_ids_.tolist())},
-                           n, "X")
+        return sample_rows(domains, row_lookup(self.domain_ids_), n, "X")
 
     def predict(self, X: Any, domains: Any = None) -> np.ndarray:
         """Most probable label of each sample, shape (n_samples,)."""
@@ -641,5 +711,4 @@ class DDFA(BaseEstimator):
     def pooled_prior(self) -> np.ndarray:
         """p(y) under the pooled training mix, shape (n_topics,); sums to 1."""
         check_is_fitted(self, "domain_topic_")
-        w = self.domain_sizes_ / self.domain_sizes_.sum()
-        return w @ self.domain_topic_
+        return pooled_prior(self.domain_topic_, self.domain_sizes_)

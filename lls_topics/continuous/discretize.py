@@ -15,13 +15,15 @@ frequencies shift across domains. Where to cluster matters:
 """
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_features, check_int, check_random_state
+from .._params import RANDOM_STATE, Interval, Options, validate_params
+from .._validation import check_features, check_random_state
 
 __all__ = ["Discretizer", "SPACES", "METHODS"]
 
@@ -59,6 +61,14 @@ class Discretizer(BaseEstimator):
         Centers in the clustering space.
     cluster_sizes_ : ndarray of shape (n_clusters,)
         Training samples per cluster.
+
+    Examples
+    --------
+    >>> from lls_topics import Discretizer
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    >>> labels = Discretizer(2, space="features", random_state=0).fit_predict(X)
+    >>> bool(labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2])
+    True
     """
 
     def __init__(self, n_clusters: int, *, method: str = "kmeans",
@@ -71,16 +81,14 @@ class Discretizer(BaseEstimator):
         self.n_init = n_init
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        check_int(self.n_clusters, "n_clusters", minimum=1)
-        check_int(self.n_init, "n_init", minimum=1)
-        if self.method not in ("kmeans", "minibatch"):
-            raise ValueError(f"method must be 'kmeans' or 'minibatch', got {self.method!r}")
-        if self.space not in SPACES:
-            raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
-        w = self.feature_weight
-        if not np.isscalar(w) or not np.isfinite(w) or w <= 0:
-            raise ValueError(f"feature_weight must be a positive number, got {w!r}")
+    _param_constraints = {
+        "n_clusters": [Interval(Integral, 1, None)],
+        "method": [Options(METHODS)],
+        "space": [Options(SPACES)],
+        "feature_weight": [Interval(Real, 0, None, closed="neither")],
+        "n_init": [Interval(Integral, 1, None)],
+        "random_state": RANDOM_STATE,
+    }
 
     def _inputs(self, X: Any, proba: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
         F = L = None
@@ -126,7 +134,7 @@ class Discretizer(BaseEstimator):
         -------
         self
         """
-        self._check_params()
+        validate_params(self)
         F, L = self._inputs(X, proba)
         n = len(F) if F is not None else len(L)
         m = int(self.n_clusters)

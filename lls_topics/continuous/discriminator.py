@@ -8,17 +8,24 @@ features is used. The same class also trains ordinary classifiers (pass labels a
 from __future__ import annotations
 
 import copy
-import numbers
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_features, check_int, check_random_state, check_same_length
-from ..corpus import encode_domains, map_domain_ids
+from .._params import (BOOL, RANDOM_STATE, Interval, LazyInstanceOf, Options, check_param,
+                       validate_params)
+from .._validation import check_features, check_random_state, check_same_length
+from ..corpus import encode_domains, map_domain_ids, row_lookup
+from .distributed import DISTRIBUTED
 
 __all__ = ["DomainDiscriminator", "check_inputs", "resolve_device"]
+
+
+#: what a ``device`` parameter may be (its value is checked by :func:`resolve_device`)
+DEVICE = [None, str, LazyInstanceOf("torch", "device")]
 
 
 def resolve_device(device: Any) -> Any:
@@ -126,6 +133,19 @@ class DomainDiscriminator(BaseEstimator):
     best_epoch_ : int
     history_ : dict of lists
         ``train_loss`` and ``val_loss`` per epoch.
+
+    Examples
+    --------
+    >>> from lls_topics import DomainDiscriminator
+    >>> rng = np.random.default_rng(0)
+    >>> domains = rng.integers(0, 2, 200)
+    >>> X = rng.normal(size=(200, 2)) + 3 * domains[:, None]   # the domains are separable
+    >>> disc = DomainDiscriminator(hidden=(16,), epochs=30, random_state=0, verbose=False)
+    >>> proba = disc.fit(X, domains).predict_proba(X)
+    >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+    ((200, 2), True)
+    >>> float((proba.argmax(axis=1) == domains).mean()) > 0.8
+    True
     """
 
     def __init__(self, model: Any = None, *, hidden: tuple[int, ...] = (256, 256),
@@ -150,33 +170,28 @@ class DomainDiscriminator(BaseEstimator):
         self.distributed = distributed
 
     # ------------------------------------------------------------------ validation
+    _param_constraints = {
+        "model": [None, LazyInstanceOf("torch.nn", "Module")],
+        "hidden": [Interval(Integral, 1, None), tuple, list],
+        "epochs": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None)],
+        "weight_decay": [Interval(Real, 0, None)],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None)],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "calibrate": BOOL,
+        "device": DEVICE,
+        "random_state": RANDOM_STATE,
+        "verbose": BOOL,
+        "distributed": [Options(DISTRIBUTED)],
+    }
+
     def _check_params(self) -> None:
-        from .distributed import check_distributed
-
-        check_distributed(self.distributed)
-        check_int(self.epochs, "epochs", minimum=1)
-        check_int(self.batch_size, "batch_size", minimum=1)
-        check_int(self.patience, "patience", minimum=1)
-        for name in ("lr", "weight_decay", "validation_fraction", "dropout"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or not np.isfinite(v) or v < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {v!r}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if not self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1), got "
-                             f"{self.validation_fraction!r}")
-        if not self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        hidden = self.hidden if isinstance(self.hidden, (tuple, list)) else (self.hidden,)
-        for h in hidden:
-            check_int(h, "hidden", minimum=1)
-        if self.model is not None:
-            from torch import nn
-
-            if not isinstance(self.model, nn.Module):
-                raise ValueError(f"model must be a torch.nn.Module or None, got "
-                                 f"{type(self.model).__name__}")
+        validate_params(self)
+        if isinstance(self.hidden, (tuple, list)):
+            for h in self.hidden:
+                check_param(h, "each entry of hidden", [Interval(Integral, 1, None)])
 
     # ---------------------------------------------------------------------- fit
     def fit(self, X: Any, domains: Any, X_val: Any = None, d_val: Any = None
@@ -212,8 +227,7 @@ class DomainDiscriminator(BaseEstimator):
         if X_val is not None:
             X_val = check_inputs(X_val, "X_val")
             check_same_length(X_val, d_val, "X_val", "d_val")
-            y_val = map_domain_ids(d_val, {c: i for i, c in enumerate(classes.tolist())},
-                                   "d_val")
+            y_val = map_domain_ids(d_val, row_lookup(classes), "d_val")
             train_idx = np.arange(len(y))
             val_idx = None
             sources = (X, X_val)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._simplex import simplex_least_squares
+from .._simplex import normalize_rows, simplex_least_squares
 from .._validation import check_count_matrix, check_int
 
 __all__ = ["word_profiles", "find_anchors", "recover_topics", "simplex_kl_regression",
@@ -103,6 +103,15 @@ def find_anchors(Q: Any, n_topics: int, *, word_counts: Any = None, method: str 
     residuals : ndarray of shape (k,)
         Residual norm of each pick (a vertex's distance from the span, or hull,
         of the earlier picks); a sharp drop after the true ``k`` suggests ``k``.
+
+    Examples
+    --------
+    >>> from lls_topics import make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=2000, random_state=0)
+    >>> Q, word_counts = word_profiles(prob.corpus.counts)
+    >>> anchors, residuals = find_anchors(Q, 5, word_counts=word_counts)
+    >>> anchors.shape, bool(np.all(np.diff(residuals) <= 0))  # residuals shrink
+    ((5,), True)
     """
     Q = sp.csr_matrix(Q, dtype=np.float64)
     V, D = Q.shape
@@ -261,9 +270,7 @@ def simplex_kl_regression(Q: sp.csr_matrix, B: np.ndarray, *,
     for _ in range(max_iter):
         model = np.maximum(np.einsum("ij,ij->i", H[rows], Bc), 1e-300)
         R = sp.csr_matrix((Q.data / model, Q.indices, Q.indptr), shape=Q.shape)
-        H_new = H * np.asarray(R @ B.T)
-        s = H_new.sum(axis=1, keepdims=True)
-        H_new = np.divide(H_new, s, out=np.full_like(H_new, 1.0 / k), where=s > 0)
+        H_new = normalize_rows(H * np.asarray(R @ B.T))
         if np.abs(H_new - H).max() < tol:
             H = H_new
             break
@@ -293,12 +300,7 @@ def topics_from_coefficients(H: np.ndarray, word_counts: np.ndarray, B: np.ndarr
     p_d = domain_sizes / domain_sizes.sum()
     Bn = B / np.maximum(B.sum(axis=1, keepdims=True), 1e-300)
     dt = (Bn.T * p_y[None, :]) / np.maximum(p_d[:, None], 1e-300)
-    dt = np.divide(dt, dt.sum(axis=1, keepdims=True), out=np.full_like(dt, 1.0 / dt.shape[1]),
-                   where=dt.sum(axis=1, keepdims=True) > 0)
-    topic_word = np.divide(topic_word, topic_word.sum(axis=1, keepdims=True),
-                           out=np.full_like(topic_word, 1.0 / topic_word.shape[1]),
-                           where=topic_word.sum(axis=1, keepdims=True) > 0)
-    return dt, topic_word
+    return normalize_rows(dt), normalize_rows(topic_word)
 
 
 def recover_topics(counts: Any, anchors: Any, *, loss: str = "l2", backend: str = "numpy",
@@ -321,6 +323,16 @@ def recover_topics(counts: Any, anchors: Any, *, loss: str = "l2", backend: str 
     domain_topic : ndarray (n_domains, k); rows sum to 1
     topic_word : ndarray (k, n_words); rows sum to 1
     word_topic : ndarray (n_words, k); p(y|x), rows sum to 1 (uniform where unseen)
+
+    Examples
+    --------
+    >>> from lls_topics import make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=2000, random_state=0)
+    >>> Q, word_counts = word_profiles(prob.corpus.counts)
+    >>> anchors, _ = find_anchors(Q, 5, word_counts=word_counts)
+    >>> P, A, _ = recover_topics(prob.corpus.counts, anchors)
+    >>> P.shape, A.shape, bool(np.allclose(A.sum(axis=1), 1))
+    ((20, 5), (5, 200), True)
     """
     if loss not in ("l2", "kl"):
         raise ValueError(f"loss must be 'l2' or 'kl', got {loss!r}")

@@ -12,19 +12,32 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from .._params import validate_params
+from .._simplex import normalize_rows
 from .._validation import (check_count_matrix, check_identifiable, check_int,
                            check_random_state, check_tokens)
-from ..corpus import DomainCorpus, sample_rows
+from ..corpus import DomainCorpus, row_lookup, sample_rows
 from .em import CountData, fit_domain_topic, log_likelihood
 
-__all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts"]
+__all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts", "pooled_prior"]
 
 
 class IdentifiabilityWarning(UserWarning):
     """The data may not identify the labels (collinear domains, too few domains)."""
+
+
+def pooled_prior(domain_topic: np.ndarray, domain_sizes: np.ndarray) -> np.ndarray:
+    """p(y) of the pooled mix of domains: rows of p_d(y) weighted by the domain sizes.
+
+    Returns
+    -------
+    ndarray of shape (n_topics,); sums to 1.
+    """
+    w = np.asarray(domain_sizes, dtype=np.float64)
+    return (w / w.sum()) @ domain_topic
 
 
 def prepare_counts(X: Any, n_topics: int, *, name: str = "X"
@@ -87,6 +100,9 @@ class BaseTopicSolver(BaseEstimator):
         Log-likelihood per sample of the training counts at the fitted factors.
     """
 
+    #: what each parameter may be (see :mod:`lls_topics._params`); checked first in fit
+    _param_constraints: dict[str, list] = {}
+
     #: fitted array attributes saved by :meth:`save` (extended by subclasses)
     _fitted_arrays: tuple[str, ...] = ("topic_word_", "domain_topic_", "domain_ids_",
                                        "domain_sizes_")
@@ -111,6 +127,7 @@ class BaseTopicSolver(BaseEstimator):
         -------
         self
         """
+        validate_params(self)
         counts, ids, vocab = prepare_counts(X, self.n_topics)
         rng = check_random_state(self.random_state)
         self._check_collinear(counts)
@@ -134,10 +151,36 @@ class BaseTopicSolver(BaseEstimator):
         self.vocabulary_ = vocab
         total = float(self.domain_sizes_.sum())
         self.log_likelihood_ = log_likelihood(counts, P, A) / total
-        self._warn_conditioning(P)
+        self._warn_diagnostics()
+
+    def fit_replicate(self, counts: sp.csr_matrix, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """(p_d(y), p(x|y)) refitted on resampled counts of the fitted domains.
+
+        Used by :func:`lls_topics.bootstrap`; leaves the fitted solver unchanged.
+        This default refits from scratch; subclasses may start from the fit.
+
+        Parameters
+        ----------
+        counts : csr_matrix of shape (n_domains_, n_words_)
+            Counts of the fitted domains, in the fitted order.
+        rng : numpy Generator
+
+        Returns
+        -------
+        domain_topic : ndarray (n_domains_, k), rows sum to 1
+        topic_word : ndarray (k, n_words_), rows sum to 1
+        """
+        est = clone(self)
+        if "random_state" in est.get_params():
+            est.set_params(random_state=int(rng.integers(2**31 - 1)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IdentifiabilityWarning)
+            est.fit(counts)
+        return est.domain_topic_, est.topic_word_
 
     def _row_lookup(self) -> dict:
-        return {d: i for i, d in enumerate(self.domain_ids_.tolist())}
+        return row_lookup(self.domain_ids_)
 
     def _check_collinear(self, counts: sp.csr_matrix) -> None:
         """Warn when the domains' input profiles span fewer than ``n_topics`` dimensions."""
@@ -154,17 +197,28 @@ class BaseTopicSolver(BaseEstimator):
                           f"(condition number {cond:.3g}): duplicate or collinear domains "
                           "put identifiability at risk", IdentifiabilityWarning, stacklevel=3)
 
-    def _warn_conditioning(self, P: np.ndarray) -> None:
-        k = P.shape[1]
-        if k < 2:
-            return
-        sv = np.linalg.svd(P, compute_uv=False)
-        cond = np.inf if sv[-1] == 0 else sv[0] / sv[-1]
-        if cond > 1e4:
-            warnings.warn(f"the fitted p_d(y) matrix has condition number {cond:.3g}: the "
-                          "labels are barely identifiable from these domains (duplicate or "
-                          "collinear domains, or too many topics)", IdentifiabilityWarning,
-                          stacklevel=3)
+    def diagnostics(self) -> dict:
+        """How well the fit identifies its labels: anchors, conditioning, collinear pairs.
+
+        Returns
+        -------
+        dict
+            ``anchor_strength`` (k,): the largest p(y|x) among inputs with enough
+            samples; ``anchor_input`` (k,); ``n_near_anchors`` (k,): inputs with
+            p(y|x) >= 0.9; ``condition_number`` of p_d(y); ``collinear_pairs``: label
+            pairs whose p_d(y) columns correlate above 0.65 across domains;
+            ``warnings``: the actionable messages that ``fit`` raised. See
+            :func:`lls_topics.diagnostics.identifiability_diagnostics`.
+        """
+        from ..diagnostics import identifiability_diagnostics
+
+        check_is_fitted(self, "domain_topic_")
+        return identifiability_diagnostics(self.domain_topic_, self.topic_word_,
+                                           self.domain_sizes_)
+
+    def _warn_diagnostics(self) -> None:
+        for message in self.diagnostics()["warnings"]:
+            warnings.warn(message, IdentifiabilityWarning, stacklevel=4)
 
     # -- prediction ------------------------------------------------------------------
     def _domain_rows(self, domains: Any, n: int) -> np.ndarray:
@@ -173,8 +227,7 @@ class BaseTopicSolver(BaseEstimator):
     def pooled_prior(self) -> np.ndarray:
         """p(y) under the pooled training mix: domains weighted by their sizes, shape (k,)."""
         check_is_fitted(self, "domain_topic_")
-        w = self.domain_sizes_ / self.domain_sizes_.sum()
-        return w @ self.domain_topic_
+        return pooled_prior(self.domain_topic_, self.domain_sizes_)
 
     def predict_proba(self, tokens: Any, domains: Any = None) -> np.ndarray:
         """Posterior p_d(y|x) ∝ p(x|y) p_d(y) for each sample.
@@ -258,6 +311,4 @@ def _clean_rows(X: np.ndarray, name: str) -> np.ndarray:
     if not np.all(np.isfinite(X)):
         raise FloatingPointError(f"{name} became non-finite during fitting; please report "
                                  "this with the data that caused it")
-    X = np.clip(X, 0.0, None)
-    s = X.sum(axis=1, keepdims=True)
-    return np.divide(X, s, out=np.full_like(X, 1.0 / X.shape[1]), where=s > 0)
+    return normalize_rows(np.clip(X, 0.0, None))

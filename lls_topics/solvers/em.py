@@ -104,9 +104,16 @@ class CountData:
 def blas_single_thread() -> Any:
     """Limit BLAS to one thread: EM multiplies small matrices many times, where
     thread start-up and contention cost far more than they save."""
-    from threadpoolctl import threadpool_limits
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1, user_api="blas")
+    # finding the loaded libraries reads /proc/self/maps (~20 ms): do it once
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+_CONTROLLER = None
 
 
 def em_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, max_iter: int = 500,
@@ -147,30 +154,64 @@ def em_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, max_iter: int
     """
     if not isinstance(data, CountData):
         data = CountData(data)
-    P = np.array(P, dtype=np.float64)
-    A = np.array(A, dtype=np.float64)
+
+    def m_step(R: Any, P: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if update_domain_topic:
+            P_new = P * data.dot_topics(R, A) + domain_topic_prior
+        if update_topic_word:
+            A = normalize_rows(A * data.dot_domains(R, P) + topic_word_prior)
+        if update_domain_topic:
+            P = normalize_rows(P_new)
+        return P, A
+
+    P, A, n_iter, ll, _ = run_em(data, np.array(P, dtype=np.float64),
+                                 np.array(A, dtype=np.float64), m_step, max_iter=max_iter,
+                                 tol=tol, callback=callback)
+    return P, A, n_iter, ll
+
+
+#: sweeps between convergence checks: the log-likelihood costs as much as an update
+CHECK_EVERY = 10
+
+
+def run_em(data: CountData, P: np.ndarray, A: np.ndarray, m_step: Any, *, max_iter: int,
+           tol: float, callback: Any = None, monotone: bool = True
+           ) -> tuple[np.ndarray, np.ndarray, int, float, bool]:
+    """The EM loop: E-step ratios, ``m_step(R, P, A) -> (P, A)``, a convergence test.
+
+    Every :data:`CHECK_EVERY` sweeps the log-likelihood is compared with the last
+    check; the loop stops before the update once it changed by less than ``tol`` per
+    sample and sweep (``tol=0`` runs all ``max_iter``). ``monotone=False`` tests the
+    size of the change, for MAP steps that need not raise the likelihood.
+
+    Returns
+    -------
+    P : ndarray (D, k), A : ndarray (k, V)
+        As returned by the last M-step.
+    n_iter : int
+    loglik : float
+        Log-likelihood at the returned parameters (multinomial constant dropped).
+    converged : bool
+        Whether the test stopped the loop (always True with ``tol=0``).
+    """
     prev = -np.inf
-    n_iter = 0
-    check_every = 10
+    n_iter, converged = 0, tol == 0
     with blas_single_thread():
         for it in range(max_iter):
-            want_ll = callback is not None or (tol > 0 and it % check_every == 0)
-            R, ll = data.ratio(P, A, with_ll=want_ll)
+            check = tol > 0 and it % CHECK_EVERY == 0
+            R, ll = data.ratio(P, A, with_ll=check or callback is not None)
             if callback is not None:
                 callback(it, P, A, ll)
-            if tol > 0 and it % check_every == 0:
-                if (ll - prev) < tol * check_every * data.total:
+            if check:
+                change = ll - prev if monotone else abs(ll - prev)
+                if change < tol * CHECK_EVERY * data.total:
+                    converged = True
                     break
                 prev = ll
-            if update_domain_topic:
-                P_new = P * data.dot_topics(R, A) + domain_topic_prior
-            if update_topic_word:
-                A = normalize_rows(A * data.dot_domains(R, P) + topic_word_prior)
-            if update_domain_topic:
-                P = normalize_rows(P_new)
+            P, A = m_step(R, P, A)
             n_iter = it + 1
         _, ll = data.ratio(P, A)
-    return P, A, n_iter, ll
+    return P, A, n_iter, ll, converged
 
 
 def vb_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, topic_word_prior: float,
@@ -251,6 +292,12 @@ def fit_domain_topic(counts: Any, A: np.ndarray, *, max_iter: int = 1000, tol: f
     Returns
     -------
     ndarray of shape (D, k); rows sum to 1.
+
+    Examples
+    --------
+    >>> A = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])   # p(x|y), two labels
+    >>> fit_domain_topic(np.array([[30, 40, 10]]), A).round(2)
+    array([[0.75, 0.25]])
     """
     data = counts if isinstance(counts, CountData) else CountData(counts)
     k = A.shape[0]

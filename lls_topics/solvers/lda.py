@@ -20,9 +20,9 @@ near-uniform random topics at all. What this class does instead, and why:
   small-a3, seed 0, even with all the other settings here);
 * **long E-steps** (``iterations=200``, ``gamma_threshold=1e-5``): a document of
   thousands of samples needs more than gensim's 50 fixed-point iterations;
-* **sparse priors** (``alpha=0.1``, ``eta=0.01``, tomotopy's defaults): with thousands
-  of samples per domain the document prior barely matters, and the small topic prior
-  keeps the anchors' zeros sharp;
+* **sparse priors** (``alpha=0.1``, ``topic_word_prior=0.01``: tomotopy's default
+  ``alpha`` and ``eta``): with thousands of samples per domain the document prior
+  barely matters, and the small topic prior keeps the anchors' zeros sharp;
 * **a pass budget with a stopping rule** (``passes=100``, ``tol``): passes stop once
   the topics move by less than ``tol``; like EM, running much longer trades prior
   accuracy for likelihood.
@@ -41,13 +41,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import warnings
+from numbers import Integral, Real
 from typing import Any, Iterator
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from .._validation import check_int
+from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
 from .em import CountData
 from ._init import check_init_output, resolve_init, seed_from
 from .base import BaseTopicSolver
@@ -101,8 +102,8 @@ class LDASolver(BaseTopicSolver):
     alpha : float or str, default=0.1
         Symmetric Dirichlet prior on p_d(y) (gensim's ``alpha``; strings such as
         ``"symmetric"`` are passed through; ``"auto"`` needs ``workers=None``).
-    eta : float, default=0.01
-        Symmetric Dirichlet prior on p(x|y).
+    topic_word_prior : float, default=0.01
+        Symmetric Dirichlet prior on p(x|y) (gensim's ``eta``).
     passes : int, default=100
         Maximum number of batch variational EM passes over the domains.
     iterations : int, default=200
@@ -128,10 +129,36 @@ class LDASolver(BaseTopicSolver):
         Passes run.
     converged_ : bool
         Whether ``tol`` was met within ``passes``.
+
+    Examples
+    --------
+    >>> from lls_topics import LDASolver, make_discrete_lls
+    >>> prob = make_discrete_lls(n_per_domain=500, random_state=0)
+    >>> solver = LDASolver(5, passes=5, tol=0, random_state=0).fit(prob.corpus)
+    >>> solver.domain_topic_.shape, solver.topic_word_.shape
+    ((20, 5), (5, 200))
+    >>> bool(np.allclose(solver.domain_topic_.sum(axis=1), 1))
+    True
     """
 
+    _param_constraints = {
+        "n_topics": N_TOPICS,
+        "backend": [Options(_BACKENDS)],
+        "init": [Options(_INITS), callable],
+        "alpha": [Interval(Real, 0, None, closed="neither"),
+                  Options({"symmetric", "asymmetric", "auto"})],
+        "topic_word_prior": [Interval(Real, 0, None, closed="neither")],
+        "passes": [Interval(Integral, 1, None)],
+        "iterations": [Interval(Integral, 1, None)],
+        "gamma_threshold": [Interval(Real, 0, None)],
+        "tol": [Interval(Real, 0, None)],
+        "workers": [None, Interval(Integral, 1, None)],
+        "verbose": BOOL,
+        "random_state": RANDOM_STATE,
+    }
+
     def __init__(self, n_topics: int, *, backend: str = "gensim", init: Any = "anchor",
-                 alpha: Any = 0.1, eta: Any = 0.01, passes: int = 100,
+                 alpha: Any = 0.1, topic_word_prior: float = 0.01, passes: int = 100,
                  iterations: int = 200, gamma_threshold: float = 1e-5, tol: float = 1e-4,
                  workers: int | None = None, verbose: bool = False,
                  random_state: Any = None) -> None:
@@ -139,7 +166,7 @@ class LDASolver(BaseTopicSolver):
         self.backend = backend
         self.init = init
         self.alpha = alpha
-        self.eta = eta
+        self.topic_word_prior = topic_word_prior
         self.passes = passes
         self.iterations = iterations
         self.gamma_threshold = gamma_threshold
@@ -148,29 +175,12 @@ class LDASolver(BaseTopicSolver):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if self.backend not in _BACKENDS:
-            raise ValueError(f"backend must be one of {_BACKENDS}, got {self.backend!r}")
-        resolve_init(self.init, _INITS)
-        check_int(self.passes, "passes", minimum=1)
-        check_int(self.iterations, "iterations", minimum=1)
-        if self.workers is not None:
-            check_int(self.workers, "workers", minimum=1)
-        for name in ("tol", "gamma_threshold"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float, np.floating)) or not v >= 0:
-                raise ValueError(f"{name} must be a non-negative number, got {v!r}")
-        for name in ("alpha", "eta"):
-            v = getattr(self, name)
-            if isinstance(v, (int, float, np.floating)) and not v > 0:
-                raise ValueError(f"{name} must be > 0, got {v!r}")
-
     def _make_model(self, n_words: int, n_docs: int, seed: int) -> Any:
         from gensim.models import LdaModel, LdaMulticore
 
         id2word = {i: str(i) for i in range(n_words)}
         common = dict(num_topics=int(self.n_topics), id2word=id2word, alpha=self.alpha,
-                      eta=self.eta, decay=0.0, offset=1.0, eval_every=None,
+                      eta=self.topic_word_prior, decay=0.0, offset=1.0, eval_every=None,
                       iterations=int(self.iterations), gamma_threshold=self.gamma_threshold,
                       random_state=seed, dtype=np.float64)
         if self.workers is not None and int(self.workers) > 1:
@@ -182,7 +192,6 @@ class LDASolver(BaseTopicSolver):
 
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:
-        self._check_params()
         k = int(self.n_topics)
         D, V = counts.shape
         init = resolve_init(self.init, _INITS)

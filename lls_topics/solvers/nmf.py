@@ -12,14 +12,15 @@ from the same start, at the same likelihood and prior error (``benchmarks/solver
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from .._validation import check_int
-from .em import CountData, em_fit
+from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
+from .em import CountData, em_fit, run_em
 from .._simplex import normalize_rows
 from ._init import check_init_output, rescale, resolve_init, seed_from
 from .base import BaseTopicSolver
@@ -80,37 +81,23 @@ def _sparse_map_em(data: CountData, P: np.ndarray, A: np.ndarray, prior: float,
     a label explains less than ``-prior`` samples of drop out of that label, and the
     multiplicative updates then keep them out.
     """
-    from .em import blas_single_thread
-
     _, V = data.shape
     has_data = np.zeros(V, dtype=bool)
     has_data[np.unique(data.cols if not data.dense else np.nonzero(data.N)[1])] = True
-    prev = -np.inf
-    n_iter, converged = 0, tol == 0
-    check_every = 10  # the log-likelihood costs as much as an update
-    with blas_single_thread():
-        for it in range(max_iter):
-            check = tol > 0 and it % check_every == 0
-            R, ll = data.ratio(P, A, with_ll=check)
-            # the MAP steps need not raise the likelihood: test the size of the change
-            if check:
-                if abs(ll - prev) < tol * check_every * data.total:
-                    converged = True
-                    break
-                prev = ll
-            P_new = P * data.dot_topics(R, A)
-            S = A * data.dot_domains(R, P)
-            S_map = np.maximum(S + prior, 0.0)
-            # an input seen in the data must stay possible under some label
-            lost = np.flatnonzero(has_data & (S_map.max(axis=0) <= 0))
-            if lost.size:
-                best = np.argmax(S[:, lost], axis=0)
-                S_map[best, lost] = S[best, lost]
-            A = normalize_rows(S_map)
-            P = normalize_rows(P_new)
-            n_iter = it + 1
-    _, ll = data.ratio(P, A)
-    return P, A, n_iter, ll, converged
+
+    def m_step(R: Any, P: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        P_new = P * data.dot_topics(R, A)
+        S = A * data.dot_domains(R, P)
+        S_map = np.maximum(S + prior, 0.0)
+        # an input seen in the data must stay possible under some label
+        lost = np.flatnonzero(has_data & (S_map.max(axis=0) <= 0))
+        if lost.size:
+            best = np.argmax(S[:, lost], axis=0)
+            S_map[best, lost] = S[best, lost]
+        return normalize_rows(P_new), normalize_rows(S_map)
+
+    # the MAP steps need not raise the likelihood: test the size of the change
+    return run_em(data, P, A, m_step, max_iter=max_iter, tol=tol, monotone=False)
 
 
 class NMFSolver(BaseTopicSolver):
@@ -194,6 +181,18 @@ class NMFSolver(BaseTopicSolver):
     """
 
     _fitted_arrays = BaseTopicSolver._fitted_arrays + ("restart_objectives_",)
+    _param_constraints = {
+        "n_topics": N_TOPICS,
+        "loss": [Options(_LOSSES)],
+        "init": [Options(_INITS), callable],
+        "n_restarts": [Interval(Integral, 1, None)],
+        "max_iter": [Interval(Integral, 1, None)],
+        "tol": [None, Interval(Real, 0, None)],
+        "topic_word_prior": [Interval(Real, -1, None)],
+        "reference": BOOL,
+        "verbose": BOOL,
+        "random_state": RANDOM_STATE,
+    }
 
     def __init__(self, n_topics: int, *, loss: str = "kl", init: Any = "anchor",
                  n_restarts: int = 1, max_iter: int = 500, tol: float | None = None,
@@ -210,20 +209,6 @@ class NMFSolver(BaseTopicSolver):
         self.verbose = verbose
         self.random_state = random_state
 
-    def _check_params(self) -> None:
-        if self.loss not in _LOSSES:
-            raise ValueError(f"loss must be one of {_LOSSES}, got {self.loss!r}")
-        resolve_init(self.init, _INITS)
-        check_int(self.n_restarts, "n_restarts", minimum=1)
-        check_int(self.max_iter, "max_iter", minimum=1)
-        if self.tol is not None and (not isinstance(self.tol, (int, float, np.floating))
-                                     or not self.tol >= 0):
-            raise ValueError(f"tol must be None or a non-negative number, got {self.tol!r}")
-        if not isinstance(self.topic_word_prior, (int, float, np.floating)) or \
-                not self.topic_word_prior >= -1:
-            raise ValueError(f"topic_word_prior must be a number >= -1, got "
-                             f"{self.topic_word_prior!r}")
-
     def _tol(self) -> float:
         if self.tol is not None:
             return float(self.tol)
@@ -237,7 +222,6 @@ class NMFSolver(BaseTopicSolver):
             self.converged_ = n_iter < 200
             self.restart_objectives_ = np.array([np.nan])
             return P, A
-        self._check_params()
         from tqdm.auto import tqdm
 
         k = int(self.n_topics)
