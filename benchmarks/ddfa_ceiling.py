@@ -28,7 +28,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from continuous import GRID, load, reference_ddfa
+from continuous import load, reference_ddfa
 from lls_topics.continuous.adjust import adjust_posterior, domain_given_label
 from lls_topics.continuous.ddfa import DDFA
 from lls_topics.continuous.discriminator import DomainDiscriminator
@@ -81,19 +81,16 @@ def measure(b, seed: int, epochs: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=["mnist1d"])
-    ap.add_argument("--settings", nargs="+", default=["a0.5-r2k", "a3-r2k", "a0.5-r2k-uneq"])
+    ap.add_argument("--settings", nargs="+", default=["a0.5-r2k", "a3-r2k", "a0.5-r2k-uneq10"])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=100)
     args = ap.parse_args(argv)
-    grid = {g[0]: g for g in GRID}
     cols = None
     for ds in args.datasets:
         for name in args.settings:
-            _, alpha, r, kappa, uneq = grid[name]
             runs = defaultdict(list)
             for seed in range(args.seeds):
-                for key, v in measure(load(ds, alpha, r, kappa, uneq, seed), seed,
-                                      args.epochs).items():
+                for key, v in measure(load(ds, name, seed), seed, args.epochs).items():
                     runs[key].append(v)
                 print(f"# {ds} {name} seed={seed} done", file=sys.stderr, flush=True)
             if cols is None:

@@ -27,6 +27,7 @@ _LAZY = {
     "make_discrete_lls": "lls_topics.datasets",
     "load_digits_lls": "lls_topics.datasets",
     "make_semisynthetic_lls": "lls_topics.datasets",
+    "make_continuous_lls": "lls_topics.datasets",
     "IdentifiabilityWarning": "lls_topics.solvers.base",
     "select_n_topics": "lls_topics.selection",
     "bootstrap": "lls_topics.uncertainty",

@@ -2,7 +2,8 @@
 
 Everything here runs offline: discrete problems are generated, continuous ones are
 built from data sets that ship with installed packages (scikit-learn's digits,
-``mnist1d``'s procedural generator).
+``mnist1d``'s procedural generator) or from :func:`make_continuous_lls`, a procedural
+family of labeled continuous data sets of random difficulty.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .corpus import DomainCorpus
 
 __all__ = ["make_discrete_lls", "population_counts", "draw_domain_priors",
            "make_semisynthetic_lls", "load_digits_lls", "load_mnist1d_lls",
+           "make_continuous_lls", "CONTINUOUS_N_CLASSES",
            "DISCRETE_SETTINGS", "DiscreteLLS"]
 
 #: The standard discrete grid of the benchmark protocol.
@@ -190,6 +192,7 @@ def population_counts(domain_topic: Any, topic_word: Any,
 # ---------------------------------------------------------------------- continuous
 def make_semisynthetic_lls(X: Any, y: Any, n_domains: int, alpha: float,
                            max_condition: float | None, *, unequal_sizes: bool = False,
+                           size_ratio: float = 4.0,
                            split: tuple[float, float, float] = (0.6, 0.2, 0.2),
                            random_state: Any = None) -> Bunch:
     """Build a semi-synthetic LLS problem from a labeled data set (the protocol's recipe).
@@ -207,7 +210,11 @@ def make_semisynthetic_lls(X: Any, y: Any, n_domains: int, alpha: float,
     max_condition : float or None
         Redraw p_d(y) until its condition number is at most this.
     unequal_sizes : bool, default=False
-        Scale domain d's size by a factor drawn uniformly from [0.25, 1].
+        Scale domain d's size by a factor drawn uniformly from
+        [1 / size_ratio, 1] (the protocol's [0.25, 1] by default).
+    size_ratio : float, default=4.0
+        With ``unequal_sizes``, the largest possible ratio of two domains' scale
+        factors (at least 1); issue 14's benchmark uses about 10.
     split : (train, val, test) fractions
     random_state : int, Generator or None
 
@@ -232,6 +239,8 @@ def make_semisynthetic_lls(X: Any, y: Any, n_domains: int, alpha: float,
     r = check_int(n_domains, "n_domains", minimum=1)
     if len(split) != 3 or abs(sum(split) - 1) > 1e-9 or min(split) < 0:
         raise ValueError(f"split must be three non-negative fractions summing to 1, got {split}")
+    if not np.isfinite(size_ratio) or size_ratio < 1:
+        raise ValueError(f"size_ratio must be a finite number >= 1, got {size_ratio}")
     rng = check_random_state(random_state)
     classes, yi = np.unique(y, return_inverse=True)
     k = len(classes)
@@ -240,7 +249,7 @@ def make_semisynthetic_lls(X: Any, y: Any, n_domains: int, alpha: float,
     P /= P.sum(axis=1, keepdims=True)
     class_sizes = np.bincount(yi, minlength=k)
     S = class_sizes.min() / P.mean(axis=0).max()
-    scale = rng.uniform(0.25, 1.0, size=r) if unequal_sizes else np.ones(r)
+    scale = rng.uniform(1.0 / size_ratio, 1.0, size=r) if unequal_sizes else np.ones(r)
     cells = np.floor(P * S / r * scale[:, None]).astype(np.int64)
     chosen, dom = [], []
     for c in range(k):  # loop over classes and domains, not samples
@@ -268,7 +277,8 @@ def make_semisynthetic_lls(X: Any, y: Any, n_domains: int, alpha: float,
 
 
 def load_digits_lls(n_domains: int = 20, alpha: float = 3.0, max_condition: float | None = 4.0,
-                    *, unequal_sizes: bool = False, random_state: Any = 0) -> Bunch:
+                    *, unequal_sizes: bool = False, size_ratio: float = 4.0,
+                    random_state: Any = 0) -> Bunch:
     """Semi-synthetic LLS problem on scikit-learn's bundled digits (k = 10).
 
     Features are the 64 pixel intensities scaled to [0, 1]. See
@@ -285,12 +295,13 @@ def load_digits_lls(n_domains: int = 20, alpha: float = 3.0, max_condition: floa
     X, y = load_digits(return_X_y=True)
     return make_semisynthetic_lls(X.astype(np.float32) / 16.0, y, n_domains, alpha,
                                   max_condition, unequal_sizes=unequal_sizes,
-                                  random_state=random_state)
+                                  size_ratio=size_ratio, random_state=random_state)
 
 
 def load_mnist1d_lls(n_domains: int = 20, alpha: float = 3.0,
                      max_condition: float | None = 4.0, *, n_samples: int = 10000,
-                     unequal_sizes: bool = False, random_state: Any = 0) -> Bunch:
+                     unequal_sizes: bool = False, size_ratio: float = 4.0,
+                     random_state: Any = 0) -> Bunch:
     """Semi-synthetic LLS problem on ``mnist1d`` generated procedurally (k = 10).
 
     Requires the optional ``mnist1d`` package (``pip install lls-topics[bench]``);
@@ -309,4 +320,113 @@ def load_mnist1d_lls(n_domains: int = 20, alpha: float = 3.0,
     y = np.concatenate([data["y"], data["y_test"]])
     X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-6)
     return make_semisynthetic_lls(X, y, n_domains, alpha, max_condition,
-                                  unequal_sizes=unequal_sizes, random_state=random_state)
+                                  unequal_sizes=unequal_sizes, size_ratio=size_ratio,
+                                  random_state=random_state)
+
+
+#: the class counts that :func:`make_continuous_lls` draws from
+CONTINUOUS_N_CLASSES = (5, 10, 20)
+
+
+def make_continuous_lls(n_samples: int = 10000, *, n_classes: int | None = None,
+                        n_features: int | None = None, random_state: Any = None,
+                        return_params: bool = False) -> tuple:
+    """A procedural labeled data set of random difficulty, for continuous LLS benchmarks.
+
+    Every draw is a new problem: a Gaussian class mixture in a latent space, pushed
+    through a random nonlinear network into a random number of features. Feed it to
+    :func:`make_semisynthetic_lls` to build domains.
+
+    The seed draws, in this order:
+
+    - ``k`` from {5, 10, 20} and the latent dimension ``q`` from 2..12;
+    - the separation ``s``, log-uniform in [1.5, 6]: class means are
+      ``N(0, s^2 / q I_q)`` draws, so that two classes' means lie about ``s * sqrt(2)``
+      within-class standard deviations apart whatever ``q``;
+    - 1 to 3 Gaussian sub-clusters per class (class mean plus a ``N(0, s^2/(4q) I)``
+      offset), each with a random within-cluster covariance of unit scale, so that
+      classes are multi-modal and a class is not one k-means cluster;
+    - the map: 2 or 3 hidden layers of width 16..128, all ``tanh`` or all ``relu``,
+      Gaussian weights with a random gain, then a linear layer to ``n_features``
+      outputs (8..128 when not given), plus Gaussian noise of 0 to 0.3 of each
+      output's spread.
+
+    Features are standardized (zero mean, unit variance per column). Classes are equal
+    in size (up to one sample) and shuffled.
+
+    Parameters
+    ----------
+    n_samples : int, default=10000
+        Number of examples (at least 2 per class).
+    n_classes : int or None
+        Number of classes k; None draws it from {5, 10, 20}.
+    n_features : int or None
+        Output dimension; None draws it from 8..128.
+    random_state : int, Generator or None
+        The same seed gives the same data set. Passing ``n_classes`` or ``n_features``
+        leaves every other draw as it is for that seed.
+    return_params : bool, default=False
+        Also return a dict of the drawn parameters (``n_classes``, ``latent_dim``,
+        ``separation``, ``n_subclusters``, ``activation``, ``widths``,
+        ``n_features``, ``noise``).
+
+    Returns
+    -------
+    X : ndarray of float32, shape (n_samples, n_features)
+    y : ndarray of int64, shape (n_samples,)
+        Class ids 0..k-1.
+    params : dict
+        Only with ``return_params=True``.
+    """
+    n = check_int(n_samples, "n_samples", minimum=1)
+    rng = check_random_state(random_state)
+    # every draw happens whatever the arguments, so that fixing n_classes or n_features
+    # changes nothing else of a seed's problem
+    k = int(rng.choice(CONTINUOUS_N_CLASSES))
+    q = int(rng.integers(2, 13))
+    sep = float(np.exp(rng.uniform(np.log(1.5), np.log(6.0))))
+    n_layers = int(rng.integers(2, 4))
+    widths = [int(w) for w in rng.integers(16, 129, size=n_layers)]
+    activation = str(rng.choice(["tanh", "relu"]))
+    p = int(rng.integers(8, 129))
+    noise = float(rng.uniform(0.0, 0.3))
+    seeds = rng.integers(0, 2**31 - 1, size=2)
+    if n_classes is not None:
+        k = check_int(n_classes, "n_classes", minimum=2)
+    if n_features is not None:
+        p = check_int(n_features, "n_features", minimum=1)
+    if n < 2 * k:
+        raise ValueError(f"n_samples must be at least 2 per class (>= {2 * k} for "
+                         f"n_classes={k}), got {n}")
+    mix = np.random.default_rng(seeds[0])  # class geometry
+    means = mix.normal(0.0, sep / np.sqrt(q), size=(k, q))
+    n_sub = mix.integers(1, 4, size=k)
+    y = np.arange(n) % k
+    mix.shuffle(y)
+    comp_of = mix.integers(0, 3, size=n) % n_sub[y]  # sub-cluster of each sample
+    offsets = mix.normal(0.0, sep / (2 * np.sqrt(q)), size=(k, 3, q))
+    # a random linear map of unit scale per sub-cluster: N(0, I) -> N(0, L L^T)
+    chol = np.eye(q) + mix.normal(0.0, 0.5 / np.sqrt(q), size=(k, 3, q, q))
+    Z = mix.standard_normal((n, q))
+    Z = np.einsum("nij,nj->ni", chol[y, comp_of], Z) + means[y] + offsets[y, comp_of]
+
+    net = np.random.default_rng(seeds[1])  # the nonlinear map
+    act = np.tanh if activation == "tanh" else (lambda a: np.maximum(a, 0.0))
+    H = Z / np.sqrt(1.0 + sep**2 / q)  # about unit scale into the first layer
+    for w in widths:
+        gain = net.uniform(1.0, 2.0)
+        W = net.normal(0.0, gain / np.sqrt(H.shape[1]), size=(H.shape[1], w))
+        H = act(H @ W + net.normal(0.0, 0.5, size=w))
+    W = net.normal(0.0, 1.0 / np.sqrt(H.shape[1]), size=(H.shape[1], p))
+    X = H @ W
+    spread = X.std(axis=0) + 1e-12
+    X = X + net.standard_normal(X.shape) * (noise * spread)
+    X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-12)
+    X = X.astype(np.float32)
+    y = y.astype(np.int64)
+    if not return_params:
+        return X, y
+    params = dict(n_classes=k, latent_dim=q, separation=sep,
+                  n_subclusters=n_sub.tolist(), activation=activation, widths=widths,
+                  n_features=p, noise=noise)
+    return X, y, params
