@@ -24,6 +24,12 @@ Usage::
     python benchmarks/scaling.py                 # both sweeps, default methods
     python benchmarks/scaling.py --quick         # V up to 1e4, D up to 100, fewer samples
     python benchmarks/scaling.py --methods anchor,tomotopy --json scaling.json --markdown
+
+Streamed counting, Dask counting and streamed DDFA (issue 15; see
+``benchmarks/_scaling_stream.py``)::
+
+    OMP_NUM_THREADS=1 python benchmarks/scaling.py --streaming count,dask,ddfa
+    python benchmarks/scaling.py --streaming count --rows 1e7   # smaller CSV
 """
 from __future__ import annotations
 
@@ -264,6 +270,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="also report the tracemalloc peak (reruns each fit once)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", default=None, metavar="OUT")
+    ap.add_argument("--streaming", default=None, metavar="PARTS",
+                    help="instead of the solver sweeps: comma list of count, dask, ddfa "
+                         "(streamed counting, Dask counting, streamed DDFA)")
+    ap.add_argument("--rows", type=float, default=1e8,
+                    help="rows of the token CSV for --streaming count/dask (default 1e8)")
+    ap.add_argument("--files", type=int, default=10, help="CSV parts (default 10)")
+    ap.add_argument("--chunksize", type=int, default=1_000_000,
+                    help="rows per chunk of streamed counting (default 1e6)")
+    ap.add_argument("--memory-rows", type=float, default=2e7,
+                    help="tokens of the in-memory counting comparison (default 2e7)")
+    ap.add_argument("--ddfa-rows", type=float, default=2e6,
+                    help="samples of the DDFA memmap, 64 float32 each (default 2e6)")
+    ap.add_argument("--epochs", type=int, default=3,
+                    help="discriminator epochs of the DDFA runs (default 3)")
+    ap.add_argument("--seeds", type=int, default=1, help="DDFA seeds (default 1)")
+    ap.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(),
+                                                       "lls_scaling_stream"))
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-method", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-k", type=int, default=None, help=argparse.SUPPRESS)
@@ -272,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(child(args.child, args.child_method, args.child_k, args.first_seed,
                                args.traced)))
         return 0
+    if args.streaming:
+        return _main_streaming(args, argv)
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in args.methods if m not in KNOWN_METHODS]
     if bad:
@@ -298,6 +323,28 @@ def main(argv: list[str] | None = None) -> int:
             json.dump({"machine": machine, "versions": package_versions(),
                        "command": command.strip(), "seconds": total, "records": records},
                       fh, indent=1)
+    return 0
+
+
+def _main_streaming(args: argparse.Namespace, argv: list[str] | None) -> int:
+    import _scaling_stream as stream
+    from _peers import machine_description, package_versions
+
+    args.rows, args.memory_rows = int(args.rows), int(args.memory_rows)
+    args.ddfa_rows = int(args.ddfa_rows)
+    if args.timeout is None:
+        args.timeout = 3600.0
+    command = "python benchmarks/scaling.py " + " ".join(sys.argv[1:] if argv is None
+                                                          else argv)
+    t0 = time.perf_counter()
+    res = stream.run(args)
+    machine = machine_description()
+    print(f"# {machine}\n# {command.strip()}  ({time.perf_counter() - t0:.0f} s)")
+    print(stream.render(res))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": machine, "versions": package_versions(),
+                       "command": command.strip(), "results": res}, fh, indent=1)
     return 0
 
 

@@ -147,9 +147,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
     _check_report_path(args.report)
     t0 = time.perf_counter()
-    corpus = read_discrete(args.input, args.format, vocab=args.vocab,
-                           keep_stopwords=args.keep_stopwords, min_count=args.min_count,
-                           log=log)
+    if args.chunksize is not None and args.chunksize < 1:
+        raise CLIError(f"--chunksize must be >= 1, got {args.chunksize}")
+    if args.dask:
+        corpus = _read_on_dask(args, log)
+    else:
+        corpus = read_discrete(args.input, args.format, vocab=args.vocab,
+                               keep_stopwords=args.keep_stopwords, min_count=args.min_count,
+                               log=log, chunksize=args.chunksize)
     t_read = time.perf_counter() - t0
     nonempty = int(np.count_nonzero(corpus.domain_sizes))
     _check_topics(args.topics, nonempty)
@@ -214,6 +219,29 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_on_dask(args: argparse.Namespace, log: _Log) -> Any:
+    """Count the input (a CSV/TSV glob or a text folder) on a Dask cluster."""
+    from .dask_counting import dask_client
+    from .io import read_discrete_dask
+
+    try:
+        client = dask_client(args.dask)
+    except ImportError as exc:
+        raise CLIError(one_line(exc)) from None
+    except OSError as exc:
+        raise CLIError(f"cannot reach the Dask scheduler {args.dask!r}: {one_line(exc)}") \
+            from None
+    log(f"counting on Dask ({args.dask}: {len(client.scheduler_info()['workers'])} workers)")
+    try:
+        return read_discrete_dask(args.input, args.format, keep_stopwords=args.keep_stopwords,
+                                  min_count=args.min_count)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None and args.dask.startswith("local:"):
+            cluster.close()
+
+
 def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose: bool,
                **extra: Any) -> Any:
     try:
@@ -239,7 +267,7 @@ def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose
 def cmd_fit_continuous(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
     _check_report_path(args.report)
-    X = load_array(args.features, "features file")
+    X = load_array(args.features, "features file", mmap=args.mmap)
     d = load_array(args.domains, "domains file", one_d=True)
     if X.ndim == 1:
         raise CLIError(f"features {args.features!r} is 1-D; expected (n_samples, n_features)")
@@ -262,6 +290,10 @@ def cmd_fit_continuous(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(one_line(exc)) from None
     t_fit = time.perf_counter() - t1
+    from .continuous.distributed import is_main_process
+
+    if not is_main_process():
+        return 0  # under torchrun, rank 0 writes the outputs
     t2 = time.perf_counter()
     post = ddfa.predict_proba(X, d)
     t_pred = time.perf_counter() - t2
@@ -517,6 +549,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confidence", type=float, default=0.9,
                    help="nominal coverage of the bootstrap intervals (default 0.9)")
     p.add_argument("--jobs", type=int, default=1, help="parallel bootstrap jobs (default 1)")
+    p.add_argument("--chunksize", type=int, metavar="N",
+                   help="stream the input: token tables N rows at a time, text folders file "
+                   "by file, MmCorpus document by document (memory: the counts + one chunk)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="count on Dask: a scheduler address (tcp://host:8786) or local:N for "
+                   "N local worker processes; the input is then a CSV/TSV glob "
+                   "('parts/*.csv') or a text folder (needs pip install \"lls-topics[dask]\")")
     p.add_argument("--report", metavar="OUT.html", help="also write the HTML report of the fit")
     common(p)
     p.set_defaults(func=cmd_fit)
@@ -558,6 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "better, within half the discriminator's epochs)")
     p.add_argument("--out", default="lls_out", help="output directory (default lls_out)")
     p.add_argument("--top", type=int, default=10, help="top clusters and rows per label")
+    p.add_argument("--mmap", action="store_true",
+                   help="read .npy features as a memory map: DDFA then streams them in chunks "
+                   "(for features larger than memory)")
     p.add_argument("--report", metavar="OUT.html", help="also write the HTML report of the fit")
     common(p)
     p.set_defaults(func=cmd_fit_continuous)

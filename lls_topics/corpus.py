@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import check_count_matrix, check_int, check_same_length, check_tokens
+from .counting import unique_ids
 
 __all__ = ["DomainCorpus", "encode_domains"]
 
@@ -34,29 +35,9 @@ def encode_domains(domains: Any, name: str = "domains") -> tuple[np.ndarray, np.
     arr = as_id_array(domains, name)
     if arr.size == 0:
         return arr[:0], np.zeros(0, dtype=np.int64)
-    if arr.dtype.kind in "iu":
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo >= 0 and hi <= 4 * arr.size + 1024:
-            # O(n) path for small non-negative integer ids: no sort of n values
-            present = np.bincount(arr, minlength=hi + 1) > 0
-            ids = np.flatnonzero(present)
-            lookup = np.cumsum(present) - 1
-            return ids.astype(arr.dtype), lookup[arr].astype(np.int64)
-        ids, rows = np.unique(arr, return_inverse=True)
-        return ids, rows.astype(np.int64)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite ids")
-    try:
-        ids, rows = np.unique(arr, return_inverse=True)
-        return ids, rows.reshape(-1).astype(np.int64)
-    except TypeError:
-        # mixed, unorderable ids: first appearance order
-        table: dict[Hashable, int] = {}
-        rows = np.fromiter((table.setdefault(d, len(table)) for d in arr.tolist()),
-                           dtype=np.int64, count=arr.size)
-        ids = np.empty(len(table), dtype=object)
-        ids[:] = list(table)
-        return ids, rows
+    return unique_ids(arr)
 
 
 class DomainCorpus:
@@ -166,6 +147,67 @@ class DomainCorpus:
             M = sp.coo_matrix((np.ones(tok.size, dtype=np.int64), (rows, tok)),
                               shape=(n_domains, n_words)).tocsr()
         return cls(M, domain_ids=ids, vocabulary=vocabulary)
+
+    @classmethod
+    def from_chunks(cls, chunks: Iterable[Any], *, vocabulary: Sequence[Any] | None = None,
+                    n_words: int | None = None) -> "DomainCorpus":
+        """Count a stream of samples chunk by chunk, for data larger than memory.
+
+        Parameters
+        ----------
+        chunks : iterable of (tokens, domains) or (tokens, domains, counts)
+            ``tokens``: integer input ids, or labels such as strings (a pandas
+            ``Categorical`` too), mapped to columns as they first appear.
+            ``domains``: one id per token, or a single id for the whole chunk.
+            ``counts``: optional non-negative weight of each token.
+        vocabulary : sequence, optional
+            Labels of the inputs; label tokens are looked up in it (unknown labels
+            raise ``ValueError``).
+        n_words : int, optional
+            Vocabulary size for integer tokens; defaults to ``max(tokens) + 1``.
+
+        Returns
+        -------
+        DomainCorpus
+            The same corpus as :meth:`from_tokens` on the concatenated chunks: rows in
+            sorted domain order (first appearance for mutually unorderable ids), label
+            columns in sorted order. Memory is O(nnz of the counts + one chunk).
+        """
+        from .counting import count_chunks
+
+        M, ids, vocab = count_chunks(chunks, vocabulary=vocabulary, n_words=n_words)
+        return cls(M, domain_ids=ids, vocabulary=vocab,
+                   allow_fractional=M.dtype.kind == "f")
+
+    @classmethod
+    def from_dask(cls, collection: Any, *, domain: str = "domain", token: str = "token",
+                  count: str | None = None, vocabulary: Sequence[Any] | None = None,
+                  n_words: int | None = None) -> "DomainCorpus":
+        """Count a Dask collection on the active Dask scheduler (``pip install
+        "lls-topics[dask]"``).
+
+        Parameters
+        ----------
+        collection : dask.dataframe.DataFrame or dask.bag.Bag
+            A data frame with one sample per row in columns ``domain`` and ``token``
+            (and an optional weight column ``count``), or a bag of
+            ``(domain, tokens)`` pairs, ``tokens`` being a sequence of tokens.
+        vocabulary, n_words
+            As in :meth:`from_chunks`.
+
+        Returns
+        -------
+        DomainCorpus
+            Identical to :meth:`from_tokens` on the same samples. Each partition is
+            counted where it lives and only sparse (domain, token, count) triples travel
+            back; a failed task raises :class:`lls_topics.dask_counting.DaskCountError`
+            and no partial counts are returned.
+        """
+        from .dask_counting import count_dask
+
+        return cls.from_chunks(count_dask(collection, domain=domain, token=token,
+                                          count=count),
+                               vocabulary=vocabulary, n_words=n_words)
 
     @classmethod
     def from_gensim(cls, bow_corpus: Iterable[Iterable[tuple[int, float]]],
@@ -310,8 +352,7 @@ def row_lookup(ids: Any) -> dict:
 def map_domain_ids(domains: Any, row_of: dict, name: str = "domains") -> np.ndarray:
     """Vectorized lookup of domain ids in ``row_of``; unknown ids raise ``ValueError``."""
     arr = as_id_array(domains, name)
-    uniq, inv = np.unique(arr, return_inverse=True) if arr.dtype != object else \
-        _unique_objects(arr)
+    uniq, inv = unique_ids(arr)
     rows_u = np.empty(len(uniq), dtype=np.int64)
     for i, d in enumerate(uniq.tolist()):  # loop over distinct ids only
         r = row_of.get(d)
@@ -356,15 +397,3 @@ def as_id_array(domains: Any, name: str = "domains") -> np.ndarray:
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D with one id per sample, got shape {arr.shape}")
     return arr
-
-
-def _unique_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        return np.unique(arr, return_inverse=True)
-    except TypeError:
-        table: dict = {}
-        inv = np.fromiter((table.setdefault(d, len(table)) for d in arr.tolist()),
-                          dtype=np.int64, count=arr.size)
-        uniq = np.empty(len(table), dtype=object)
-        uniq[:] = list(table)
-        return uniq, inv

@@ -15,8 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["FORMATS", "detect_format", "read_discrete", "read_vocab", "load_array",
-           "format_table", "jsonable", "write_matrix_csv", "write_top", "write_anchors",
+__all__ = ["FORMATS", "detect_format", "read_discrete", "read_discrete_dask", "text_files",
+           "read_vocab", "load_array", "format_table", "jsonable", "write_matrix_csv", "write_top", "write_anchors",
            "anchor_lists", "one_line"]
 
 #: ``--format`` names of discrete inputs and the file suffixes that select them
@@ -121,26 +121,16 @@ def read_vocab(path: str | None, n_words: int) -> list | None:
 def read_token_table(path: Path, delimiter: str) -> Any:
     from .corpus import DomainCorpus
 
+    from .io_stream import table_layout
+
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         rows = [r for r in reader if r and any(c.strip() for c in r)]
     if not rows:
         raise ValueError(f"{str(path)!r} is empty: expected rows of domain{delimiter}token")
-    head = [c.strip().lower() for c in rows[0]]
-    dom_col, tok_col, cnt_col = 0, 1, None
-    domain_names = ("domain", "doc", "document", "d", "domain_id")
-    token_names = ("token", "word", "input", "x", "token_id", "word_id")
-    if any(h in domain_names for h in head) or any(h in token_names for h in head):
-        try:
-            dom_col = next(i for i, h in enumerate(head) if h in domain_names)
-            tok_col = next(i for i, h in enumerate(head) if h in token_names)
-        except StopIteration:
-            raise ValueError(f"{str(path)!r}: the header {rows[0]} needs a 'domain' and a "
-                           "'token' column") from None
-        cnt_col = next((i for i, h in enumerate(head) if h in ("count", "n", "weight")), None)
+    dom_col, tok_col, cnt_col, header = table_layout(rows[0], path, delimiter)
+    if header:
         rows = rows[1:]
-    elif len(head) >= 3:
-        cnt_col = 2
     need = max(dom_col, tok_col, cnt_col or 0) + 1
     bad = next((i for i, r in enumerate(rows) if len(r) < need), None)
     if bad is not None:
@@ -178,31 +168,33 @@ def read_token_table(path: Path, delimiter: str) -> Any:
     return DomainCorpus(M, domain_ids=ids, vocabulary=vocab, allow_fractional=True)
 
 
-def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any) -> Any:
-    from gensim.parsing.preprocessing import STOPWORDS
-    from gensim.utils import simple_preprocess
-
-    from .corpus import DomainCorpus
-
+def text_files(path: Path) -> tuple[list[Path], list[str]]:
+    """The text files of a directory (one per domain) and their domain names."""
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
         raise ValueError(f"directory {str(path)!r} holds no files: expected one text file per "
-                       "domain")
-    docs, names = [], []
-    for f in files:
-        try:
-            text = f.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise ValueError(f"cannot read {str(f)!r}: {exc.strerror}") from None
-        if "\x00" in text[:4096]:
-            raise ValueError(f"{str(f)!r} looks binary; the directory must hold text files")
-        words = simple_preprocess(text)
-        if not keep_stopwords:
-            words = [w for w in words if w not in STOPWORDS]
-        docs.append(words)
-        names.append(f.stem if f.stem else f.name)
+                         "domain")
+    names = [f.stem if f.stem else f.name for f in files]
     if len(set(names)) != len(names):
         names = [f.name for f in files]
+    return files, names
+
+
+def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any,
+                  chunksize: int | None = None) -> Any:
+    """A directory of text files, one domain per file; with ``chunksize`` counted file by
+    file (memory O(counts + one file))."""
+    from .corpus import DomainCorpus
+    from .io_stream import file_words, read_text_dir_chunked
+
+    files, names = text_files(path)
+    if chunksize:
+        corpus = read_text_dir_chunked(files, names,
+                                       lambda f: file_words(f, keep_stopwords), min_count)
+        log(f"read {len(files)} text files file by file: {corpus.n_samples:g} words, "
+            f"vocabulary of {corpus.n_words} (min count {min_count})")
+        return corpus
+    docs = [file_words(f, keep_stopwords) for f in files]
     vocab_all, inv = np.unique(np.concatenate([np.asarray(d, dtype=object) for d in docs])
                                .astype(str), return_inverse=True) if any(docs) else \
         (np.array([]), np.array([], dtype=np.int64))
@@ -226,7 +218,7 @@ def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any)
 
 def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None,
                   keep_stopwords: bool = False, min_count: int = 1,
-                  log: Any = None) -> Any:
+                  log: Any = None, chunksize: int | None = None) -> Any:
     """Read a discrete LLS data set into a :class:`~lls_topics.corpus.DomainCorpus`.
 
     Parameters
@@ -241,6 +233,10 @@ def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None
     vocab : str, optional
         Vocabulary file for count-matrix formats (one word per line, or gensim's
         ``Dictionary.save_as_text`` output).
+    chunksize : int, optional
+        Stream the file through :meth:`DomainCorpus.from_chunks`: token tables
+        ``chunksize`` rows at a time, text folders file by file, ``MmCorpus`` files
+        document by document; memory O(counts + one chunk). The same corpus results.
 
     Raises
     ------
@@ -257,10 +253,15 @@ def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None
     if fmt == "textdir":
         if not p.is_dir():
             raise ValueError(f"--format textdir needs a directory, got the file {path!r}")
-        return read_text_dir(p, keep_stopwords=keep_stopwords, min_count=min_count, log=log)
+        return read_text_dir(p, keep_stopwords=keep_stopwords, min_count=min_count, log=log,
+                             chunksize=chunksize)
     if p.is_dir():
         raise ValueError(f"{path!r} is a directory; --format {fmt} needs a file")
     try:
+        if fmt in ("csv", "tsv") and chunksize:
+            from .io_stream import read_token_table_chunked
+
+            return read_token_table_chunked(p, "," if fmt == "csv" else "\t", chunksize)
         if fmt in ("csv", "tsv"):
             return read_token_table(p, "," if fmt == "csv" else "\t")
         if fmt == "mtx":
@@ -274,13 +275,65 @@ def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None
             from gensim.corpora import MmCorpus
 
             mm = MmCorpus(str(p))
-            corpus = DomainCorpus.from_gensim(mm, num_terms=mm.num_terms)
+            if chunksize:
+                from .io_stream import read_mmcorpus_chunked
+
+                corpus = read_mmcorpus_chunked(mm)
+            else:
+                corpus = DomainCorpus.from_gensim(mm, num_terms=mm.num_terms)
             voc = read_vocab(vocab or companion_vocab(p), corpus.n_words)
             return DomainCorpus(corpus.counts, vocabulary=voc, allow_fractional=True)
     except (ValueError, OSError, IndexError, EOFError, TypeError) as exc:
         raise ValueError(f"cannot read {path!r} as {fmt}: {one_line(exc)}") from None
     n_words = M.shape[1] if M.ndim == 2 else 0
     return DomainCorpus(M, vocabulary=read_vocab(vocab, n_words), allow_fractional=True)
+
+
+def read_discrete_dask(path: str, fmt: str | None = None, *, keep_stopwords: bool = False,
+                       min_count: int = 1) -> Any:
+    """Count a CSV/TSV token-table glob (``"parts/*.csv"``) or a directory of text files on
+    the active Dask scheduler; the same corpus as :func:`read_discrete`.
+
+    Raises
+    ------
+    ImportError
+        Dask is missing (the message names the ``[dask]`` extra).
+    ValueError
+        No file matches, an unsupported format, or unreadable content.
+    """
+    import glob
+
+    from .corpus import DomainCorpus
+    from .dask_counting import import_dask
+    from .io_stream import drop_rare_words, file_words, numeric_ids, table_columns
+
+    import_dask()
+    p = Path(path)
+    if fmt is None:
+        fmt = "textdir" if p.is_dir() else detect_format(Path(path.replace("*", "x")))
+    if fmt == "textdir":
+        import dask.bag as db
+
+        files, names = text_files(p)
+        bag = db.from_sequence(list(zip(names, files)), npartitions=min(len(files), 256))
+        corpus = DomainCorpus.from_dask(bag.map(lambda item: (item[0], file_words(
+            item[1], keep_stopwords))))
+        return drop_rare_words(corpus, min_count)
+    if fmt not in ("csv", "tsv"):
+        raise ValueError(f"--dask reads token tables (csv, tsv) and text folders, not {fmt}")
+    import dask.dataframe as dd
+
+    files = sorted(glob.glob(path))
+    if not files:
+        raise ValueError(f"no file matches {path!r}")
+    sep = "," if fmt == "csv" else "\t"
+    columns, header = table_columns(files[0], sep)
+    ddf = dd.read_csv(files, sep=sep, header=0 if header else None, names=columns,
+                      usecols=[c for c in columns if c in ("domain", "token", "count")],
+                      dtype={"domain": str, "token": str}, skipinitialspace=True,
+                      blocksize="64MB")
+    corpus = DomainCorpus.from_dask(ddf, count="count" if "count" in columns else None)
+    return numeric_ids(corpus)
 
 
 def companion_vocab(p: Path) -> str | None:
@@ -356,14 +409,17 @@ def write_anchors(out: Path, anchors: list[list[int]], vocab: Sequence[Any]) -> 
             fh.write(f"label {y}: {' '.join(str(vocab[i]) for i in ids)}\n")
 
 
-def load_array(path: str, what: str, *, one_d: bool = False) -> np.ndarray:
+def load_array(path: str, what: str, *, one_d: bool = False, mmap: bool = False
+               ) -> np.ndarray:
+    """A .npy, .npz (one array) or CSV array; with ``mmap`` a .npy file is memory-mapped
+    read-only (a ``numpy.memmap``) instead of read."""
     p = require_file(path, what)
     if p.is_dir():
         raise ValueError(f"{what} {path!r} is a directory; expected a .npy, .npz or CSV file")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
-            arr = np.load(p, allow_pickle=False)
+            arr = np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
         elif suffix == ".npz":
             with np.load(p, allow_pickle=False) as npz:
                 keys = npz.files

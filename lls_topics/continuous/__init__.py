@@ -6,7 +6,9 @@
 - :mod:`~lls_topics.continuous.adjust`: p_d(y|x) from p(d|x) and p_d(y);
 - :mod:`~lls_topics.continuous.relabel`: label networks trained through p(d|y);
 - :mod:`~lls_topics.continuous.policy`: DDFA's automatic choices (pure functions);
-- :mod:`~lls_topics.continuous.ddfa`: the :class:`DDFA` estimator that ties them together.
+- :mod:`~lls_topics.continuous.ddfa`: the :class:`DDFA` estimator that ties them together;
+- :mod:`~lls_topics.continuous.streaming`: DDFA's chunked passes for memmaps and Datasets;
+- :mod:`~lls_topics.continuous.distributed`: training under ``torchrun`` (torch.distributed).
 """
 from __future__ import annotations
 

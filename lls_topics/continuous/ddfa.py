@@ -31,6 +31,7 @@ from ..solvers.registry import make_solver, solver_names
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .discretize import SPACES, Discretizer
 from .discriminator import DEVICE, DomainDiscriminator, check_inputs
+from .distributed import DISTRIBUTED
 
 __all__ = ["DDFA", "domain_signal"]
 
@@ -164,6 +165,13 @@ class DDFA(BaseEstimator):
         Device of the default discriminator.
     verbose : bool, default=True
         Show progress bars.
+    distributed : {"auto", True, False}, default="auto"
+        Under ``torchrun`` with several processes (``"auto"``, or ``True`` to require
+        it), the discriminator trains with ``torch.distributed`` (see
+        :class:`~lls_topics.DomainDiscriminator`); clustering and the solver run on rank
+        0 and every rank gets the fitted estimator. Every rank must call :meth:`fit`
+        with the same data; only rank 0 should save the model
+        (:func:`lls_topics.continuous.distributed.is_main_process`).
 
     Notes
     -----
@@ -243,7 +251,8 @@ class DDFA(BaseEstimator):
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
                  adjust: str = "kl", posterior: str = "auto", refine_rounds: Any = "auto",
-                 random_state: Any = None, device: Any = "auto", verbose: bool = True) -> None:
+                 random_state: Any = None, device: Any = "auto", verbose: bool = True,
+                 distributed: Any = "auto") -> None:
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -256,6 +265,7 @@ class DDFA(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.distributed = distributed
 
     # ------------------------------------------------------------------ helpers
     _param_constraints = {
@@ -272,6 +282,7 @@ class DDFA(BaseEstimator):
         "random_state": RANDOM_STATE,
         "device": DEVICE,
         "verbose": BOOL,
+        "distributed": [Options(DISTRIBUTED)],
     }
 
     def _check_params(self) -> int:
@@ -301,10 +312,12 @@ class DDFA(BaseEstimator):
     def _make_discriminator(self, seed: int) -> Any:
         if self.discriminator is None:
             return DomainDiscriminator(device=self.device, random_state=seed,
-                                       verbose=self.verbose)
+                                       verbose=self.verbose, distributed=self.distributed)
         disc = clone(self.discriminator)
         if disc.random_state is None:
             disc.set_params(random_state=seed)
+        if self.distributed is False:
+            disc.set_params(distributed=False)
         return disc
 
     # ---------------------------------------------------------------------- fit
@@ -333,7 +346,17 @@ class DDFA(BaseEstimator):
         check_identifiable(k, len(ids))
         X_val, rows_val = _validation_rows(X_val, d_val, ids)
         rng = check_random_state(self.random_state)
-        s_disc, s_clu, s_sol = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
+        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=3)]
+        from . import distributed as dist
+
+        ddp = dist.use_distributed(self.distributed)
+        if ddp:
+            from .discriminator import resolve_device
+
+            dist.init_distributed(dist.local_device(resolve_device(self.device)))
+            # one seed for all ranks: the same validation split and sampler shuffles
+            seeds = dist.broadcast_object(seeds)
+        s_disc, s_clu, s_sol = seeds
 
         disc = self._make_discriminator(s_disc)
         if X_val is None:
@@ -342,7 +365,31 @@ class DDFA(BaseEstimator):
             disc.fit(X, rows, X_val, rows_val)
         # the samples the discriminator never trained on: its own validation split
         held = None if X_val is not None else disc.validation_indices_
-        return self._fit_rest(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol, held)
+        if not ddp:
+            return self._fit_rest(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol, held)
+        return self._fit_rest_rank_zero(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol,
+                                        held)
+
+    def _fit_rest_rank_zero(self, *args: Any) -> "DDFA":
+        """Clustering and solver on rank 0 alone; every rank gets the fitted state (or
+        rank 0's error, so that no rank waits forever)."""
+        from . import distributed as dist
+
+        state = None
+        if dist.rank() == 0:
+            try:
+                with dist.rank_zero_only():
+                    self._fit_rest(*args)
+                state = ("ok", self.__dict__)
+            except Exception as exc:
+                dist.broadcast_object(("error", f"{type(exc).__name__}: {exc}"))
+                raise
+        status, state = dist.broadcast_object(state)
+        if status == "error":
+            raise RuntimeError(f"DDFA failed on rank 0 ({state})")
+        if dist.rank() != 0:
+            self.__dict__.update(state)
+        return self
 
     def fit_with_discriminator(self, discriminator: Any, X: Any, domains: Any,
                                X_val: Any = None, d_val: Any = None) -> "DDFA":
@@ -430,6 +477,14 @@ class DDFA(BaseEstimator):
                   held: np.ndarray | None = None) -> "DDFA":
         from .policy import choose_candidate, first_pass_candidates, split_heldout
 
+        from .streaming import STREAM_ABOVE, is_streamable
+
+        n_all = len(rows) + (0 if X_val is None else len(X_val))
+        if is_streamable(X) and n_all > STREAM_ABOVE and self.refine_rounds in (0, "auto") \
+                and self.space in ("auto", "discriminator"):
+            # larger than memory, maybe: never hold p(d|x) of every sample (no held-out
+            # choice and no refinement rounds there: "auto" runs none)
+            return self._fit_rest_streamed(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol)
         k = int(self.n_topics)
         D = len(ids)
         self.discriminator_ = disc
@@ -569,10 +624,45 @@ class DDFA(BaseEstimator):
         self.n_clusters_ = c["n_clusters"]
         self.label_network_ = c["network"]
 
+    def _fit_rest_streamed(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
+                           rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int,
+                           s_sol: int) -> "DDFA":
+        """Clusters of p(d|x) and their counts chunk by chunk (:mod:`.streaming`), for a
+        memmap or Dataset: p(d|x) of all samples is never held."""
+        from .policy import first_pass_candidates
+        from .streaming import kmeans_discretizer, streamed_counts, streamed_kmeans
+
+        k, D = int(self.n_topics), len(ids)
+        self.discriminator_ = disc
+        self.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
+        sources = [X] if X_val is None else [X, X_val]
+        all_rows = [rows] if X_val is None else [rows, rows_val]
+        signal = domain_signal(disc)
+        space, m, post = first_pass_candidates(
+            n_topics=k, n_samples=sum(len(r) for r in all_rows), space=self.space,
+            posterior=self.posterior, has_features=False, n_clusters=self.n_clusters)[0]
+        km = streamed_kmeans(disc, sources, m, s_clu, verbose=self.verbose)
+        counts = streamed_counts(disc, km, sources, all_rows, D, verbose=self.verbose)
+        state = self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol)
+        state.update(discretizer=kmeans_discretizer(km, counts.sum(axis=0), s_clu),
+                     n_clusters=m, order=np.arange(k), network=None)
+        self._set_state(state)
+        self.space_, self.posterior_ = space, post
+        self.domain_signal_ = float(signal)
+        self.rounds_, self.round_times_, self.refine_history_ = [], [], []
+        self.n_rounds_, self.n_choice_rows_ = 0, 0
+        self.domain_ids_ = ids
+        self.n_domains_ = D
+        return self
+
     def _solve(self, tokens: np.ndarray, rows: np.ndarray, m: int, seed: int) -> dict:
         """Fit the topic solver on cluster ids; return its p_d(y) and p(cluster|y)."""
+        return self._solve_corpus(DomainCorpus.from_tokens(tokens, rows, n_words=m), seed)
+
+    def _solve_corpus(self, corpus: DomainCorpus, seed: int) -> dict:
+        """Fit the topic solver on (domain rows x clusters) counts; return the solver,
+        p_d(y) (rows sum to 1), p(cluster|y) and the held-back warnings."""
         D = len(self.domain_sizes_)
-        corpus = DomainCorpus.from_tokens(tokens, rows, n_words=m)
         solver = self._make_solver(seed)
         # a candidate's identifiability warnings are news only if it is kept: they are
         # held back and re-issued for the kept model (see _set_state)
@@ -666,22 +756,33 @@ class DDFA(BaseEstimator):
             self.posterior_ = current["posterior"]
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, X: Any, domains: Any = None) -> np.ndarray:
+    def predict_proba(self, X: Any, domains: Any = None, *, out: Any = None) -> np.ndarray:
         """Label posteriors of new samples.
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, ...) or torch Dataset
+        X : ndarray of shape (n_samples, ...), numpy.memmap or torch Dataset
+            A memmap or Dataset of more than ``streaming.STREAM_ABOVE`` samples (or
+            any X when ``out`` is given) is scored chunk by chunk.
         domains : array-like of shape (n_samples,) or a single id, optional
             The samples' domains (ids as at fit). Without them, p(y|x) under the
             pooled training label mix is returned.
+        out : writable float ndarray of shape (n_samples, n_topics), optional
+            Where to write the result, e.g. a ``numpy.memmap`` opened with ``mode="w+"``.
 
         Returns
         -------
         ndarray of shape (n_samples, n_topics)
-            p_d(y|x) (or p(y|x)); rows are non-negative and sum to 1.
+            p_d(y|x) (or p(y|x)); rows are non-negative and sum to 1. ``out`` when given.
         """
         check_is_fitted(self, "domain_topic_")
+        from .streaming import STREAM_ABOVE, is_streamable, predict_streamed
+
+        if out is not None or (is_streamable(X) and len(X) > STREAM_ABOVE):
+            return predict_streamed(self._predict_proba, X, domains, int(self.n_topics), out)
+        return self._predict_proba(X, domains)
+
+    def _predict_proba(self, X: Any, domains: Any) -> np.ndarray:
         if self.posterior_ == "network":
             return self._network_posterior(X, domains)
         pdx = self.discriminator_.predict_proba(X)

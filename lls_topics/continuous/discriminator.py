@@ -15,10 +15,11 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from .._params import (BOOL, RANDOM_STATE, Interval, LazyInstanceOf, check_param,
+from .._params import (BOOL, RANDOM_STATE, Interval, LazyInstanceOf, Options, check_param,
                        validate_params)
 from .._validation import check_features, check_random_state, check_same_length
 from ..corpus import encode_domains, map_domain_ids, row_lookup
+from .distributed import DISTRIBUTED
 
 __all__ = ["DomainDiscriminator", "check_inputs", "resolve_device"]
 
@@ -63,6 +64,11 @@ def check_inputs(X: Any, name: str = "X") -> Any:
         if len(X) == 0:
             raise ValueError(f"{name} is empty; expected at least one sample")
         return X
+    if isinstance(X, np.memmap):
+        from .streaming import check_memmap
+
+        # validated block by block and read a batch at a time: never copied whole
+        return check_memmap(X, name)
     return check_features(X, name)
 
 
@@ -103,6 +109,11 @@ class DomainDiscriminator(BaseEstimator):
         for a seed.
     verbose : bool, default=True
         Show a tqdm bar with the losses.
+    distributed : {"auto", True, False}, default="auto"
+        Train with ``torch.distributed`` (``DistributedDataParallel``, each rank on its
+        ``DistributedSampler`` share of every epoch; gloo on CPU, nccl on GPU) when
+        launched by ``torchrun`` with several processes (``"auto"``); ``True`` requires
+        torchrun. Every rank must call :meth:`fit` with the same data and seed.
 
     Attributes
     ----------
@@ -141,7 +152,8 @@ class DomainDiscriminator(BaseEstimator):
                  epochs: int = 100, lr: float = 1e-3, batch_size: int = 128,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.2,
                  patience: int = 10, dropout: float = 0.1, calibrate: bool = True,
-                 device: Any = "auto", random_state: Any = None, verbose: bool = True):
+                 device: Any = "auto", random_state: Any = None, verbose: bool = True,
+                 distributed: Any = "auto"):
         self.model = model
         self.hidden = hidden
         self.epochs = epochs
@@ -155,6 +167,7 @@ class DomainDiscriminator(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.distributed = distributed
 
     # ------------------------------------------------------------------ validation
     _param_constraints = {
@@ -171,6 +184,7 @@ class DomainDiscriminator(BaseEstimator):
         "device": DEVICE,
         "random_state": RANDOM_STATE,
         "verbose": BOOL,
+        "distributed": [Options(DISTRIBUTED)],
     }
 
     def _check_params(self) -> None:
@@ -236,6 +250,12 @@ class DomainDiscriminator(BaseEstimator):
         self.input_shape_ = list(X.shape[1:]) if isinstance(X, np.ndarray) else None
         self.class_counts_ = np.bincount(y[train_idx], minlength=len(classes)).astype(float)
         dev = resolve_device(self.device)
+        ddp = None
+        from .distributed import DDPContext, local_device, use_distributed
+
+        if use_distributed(self.distributed):
+            dev = local_device(dev)
+            ddp = DDPContext(dev, len(train_idx), seed)
         self.device_ = dev
 
         if self.model is None:
@@ -267,9 +287,9 @@ class DomainDiscriminator(BaseEstimator):
                 torch.random.default_generator.manual_seed(seed % (2**63))
                 if dev.type == "cuda":
                     torch.cuda.manual_seed(seed % (2**63))
-                self._train(model, train, val, dev, seed)
+                self._train(model, train, val, dev, seed, ddp)
         else:
-            self._train(model, train, val, dev, seed)
+            self._train(model, train, val, dev, seed, ddp)
         model.eval()
         self.model_ = model
         self.temperature_ = 1.0
@@ -289,6 +309,10 @@ class DomainDiscriminator(BaseEstimator):
     @staticmethod
     def _as_source(X: Any, idx: np.ndarray, y: np.ndarray) -> tuple:
         """(features or Dataset view, labels) for one split."""
+        if isinstance(X, np.memmap):
+            from .streaming import RowView
+
+            return (RowView(X, idx), np.asarray(y, dtype=np.int64))
         if isinstance(X, np.ndarray):
             return (X[idx], np.asarray(y, dtype=np.int64))
         return (_Subset(X, idx), np.asarray(y, dtype=np.int64))
@@ -298,7 +322,8 @@ class DomainDiscriminator(BaseEstimator):
 
         return iter_batches(src, dev, int(self.batch_size), order)
 
-    def _train(self, model: Any, train: tuple, val: tuple | None, dev: Any, seed: int) -> None:
+    def _train(self, model: Any, train: tuple, val: tuple | None, dev: Any, seed: int,
+               ddp: Any = None) -> None:
         import torch
         import torch.nn.functional as F
 
@@ -307,12 +332,17 @@ class DomainDiscriminator(BaseEstimator):
             gen_dev = torch.Generator(device=dev).manual_seed(seed)
         else:
             gen_dev = gen_cpu
+        if ddp is not None:
+            # each rank draws its own dropout masks (its batches differ anyway)
+            gen_dev = torch.Generator(device=dev).manual_seed(seed + 7919 * ddp.rank)
         from .nets import GeneratorDropout
 
         drops = [m for m in model.modules() if isinstance(m, GeneratorDropout)]
         for m in drops:
             m.generator = gen_dev
-        opt = torch.optim.Adam(model.parameters(), lr=float(self.lr),
+        # gradients go through DDP's all-reduce; evaluation uses the bare model, alone
+        net = model if ddp is None else ddp.wrap(model)
+        opt = torch.optim.Adam(net.parameters(), lr=float(self.lr),
                                weight_decay=float(self.weight_decay))
         y_tr = torch.from_numpy(train[1]).to(dev)
         n = len(train[1])
@@ -320,17 +350,18 @@ class DomainDiscriminator(BaseEstimator):
         best, best_state, best_epoch, stale = np.inf, None, 0, 0
         bar = None
         epochs = int(self.epochs)
-        if self.verbose:
+        if self.verbose and (ddp is None or ddp.rank == 0):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=epochs, desc="discriminator", leave=False)
         try:
             for epoch in range(epochs):
                 model.train()
-                order = torch.randperm(n, generator=gen_cpu).numpy()
+                order = torch.randperm(n, generator=gen_cpu).numpy() if ddp is None \
+                    else ddp.epoch_positions(epoch)
                 total = 0.0
                 for xb, pos in self._batches(train, dev, order):
-                    logits = model(xb)
+                    logits = net(xb)
                     if logits.ndim != 2 or logits.shape[1] != self.n_classes_:
                         raise ValueError(f"model must map a batch to {self.n_classes_} "
                                          "logits (one per domain), got output shape "
@@ -340,9 +371,11 @@ class DomainDiscriminator(BaseEstimator):
                     loss.backward()
                     opt.step()
                     total += float(loss.detach()) * len(pos)
-                history["train_loss"].append(total / n)
+                history["train_loss"].append(total / len(order))
                 if val is not None:
                     vl = self._nll(self._logits_source(val, model, dev), val[1], 1.0)
+                    if ddp is not None:  # rank 0's loss decides, so all ranks stop together
+                        vl = ddp.agree(vl)
                     history["val_loss"].append(vl)
                     if vl < best - 1e-6:
                         best, best_epoch, stale = vl, epoch, 0

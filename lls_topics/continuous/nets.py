@@ -132,8 +132,9 @@ def iter_batches(src: tuple, dev: Any, batch_size: int, order: Any = None) -> It
     Parameters
     ----------
     src : tuple
-        ``(X, y)`` where ``X`` is a numpy array or a map-style torch Dataset and ``y``
-        holds one entry per sample (only its length is used).
+        ``(X, y)`` where ``X`` is a numpy array, a map-style torch Dataset or a
+        ``streaming.RowView`` of a memmap, and ``y`` holds one entry per sample (only
+        its length is used).
     dev : torch.device
     batch_size : int
     order : ndarray of positions, optional
@@ -148,6 +149,10 @@ def iter_batches(src: tuple, dev: Any, batch_size: int, order: Any = None) -> It
         for s in range(0, n, bs):
             pos = order[s:s + bs]
             yield Xt[torch.from_numpy(pos)].to(dev, non_blocking=True), pos
+    elif hasattr(X, "take"):  # a streaming.RowView of a memmap: read one batch of rows
+        for s in range(0, n, bs):
+            pos = order[s:s + bs]
+            yield torch.from_numpy(X.take(pos)).to(dev), pos
     else:
         from torch.utils.data import DataLoader
 
