@@ -377,6 +377,15 @@ def make_continuous_lls(n_samples: int = 10000, *, n_classes: int | None = None,
         Class ids 0..k-1.
     params : dict
         Only with ``return_params=True``.
+
+    Examples
+    --------
+    >>> X, y = make_continuous_lls(500, random_state=0)
+    >>> X.shape, int(y.max()) + 1
+    ((500, 29), 20)
+    >>> X2, _ = make_continuous_lls(500, random_state=0)
+    >>> bool((X == X2).all())
+    True
     """
     n = check_int(n_samples, "n_samples", minimum=1)
     rng = check_random_state(random_state)
