@@ -8,8 +8,8 @@ label_names)`` that unpacks like a tuple:
   (``man1`` .. ``man8``). Roff markup is stripped; ``.so`` redirects and pages with
   fewer than ``min_lines`` text lines are dropped.
 - :func:`load_docstrings`: docstrings (module, class, function) of installed Python
-  packages, label = the package. Sources are read with :mod:`ast`, never imported;
-  test and vendored folders are skipped.
+  packages, label = the package (:func:`lls_topics.datasets.load_docstring_texts`:
+  sources read with :mod:`ast`, never imported; test and vendored folders skipped).
 
 Preprocessing follows ``PROTOCOL.md`` "Real-text problems" (:func:`preprocess`):
 lowercase word tokens of 3+ letters, English stop words (gensim's list) removed,
@@ -31,10 +31,8 @@ Usage::
 """
 from __future__ import annotations
 
-import ast
 import functools
 import gzip
-import importlib.util
 import os
 import re
 import sys
@@ -42,6 +40,8 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 __all__ = ["LabeledText", "load_corpus", "load_manpages", "load_docstrings", "preprocess",
            "tokenize", "strip_roff", "CORPORA", "MAN_SECTIONS", "DOC_PACKAGES"]
@@ -60,8 +60,6 @@ MAN_SECTIONS = {
 #: packages whose docstrings form the docstring corpus (those not installed are skipped)
 DOC_PACKAGES = ("numpy", "scipy", "sklearn", "torch", "gensim", "matplotlib", "sympy",
                 "networkx")
-_SKIP_DIRS = {"tests", "test", "testing", "externals", "_vendor", "vendored", "_vendored",
-              "benchmarks", "__pycache__"}
 
 MIN_DOC_FREQ = 5
 MIN_DOC_WORDS = 5
@@ -284,54 +282,18 @@ def load_manpages(tokenized: bool = True, min_lines: int = 5,
 
 
 # ------------------------------------------------------------------------ docstrings
-def _package_dir(name: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(name)  # top-level: does not import the package
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def _source_files(folder: Path) -> list[Path]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS
-                             and not d.startswith("."))
-        out += [Path(dirpath) / f for f in sorted(filenames)
-                if f.endswith(".py") and not f.startswith("test_")]
-    return out
-
-
-def _file_docstrings(path: Path) -> list[str]:
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (SyntaxError, ValueError, OSError, RecursionError):
-        return []
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                             ast.AsyncFunctionDef)):
-            doc = ast.get_docstring(node, clean=True)
-            if doc:
-                out.append(doc)
-    return out
-
-
 @functools.lru_cache(maxsize=8)
 def _docstrings_raw(packages: tuple[str, ...], max_per_label: int | None, seed: int
                     ) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    from lls_topics.datasets import load_docstring_texts
+
     texts, labels, names = [], [], []
     for pkg in packages:
-        folder = _package_dir(pkg)
-        if folder is None:
+        try:
+            docs, _, _ = load_docstring_texts([pkg])
+        except ValueError:  # not installed
             continue
-        files = _source_files(folder)
-        docs = [d for f in files for d in _file_docstrings(f)]
         docs = _subsample(docs, max_per_label, seed)
-        if not docs:
-            continue
         texts += docs
         labels += [len(names)] * len(docs)
         names.append(pkg)

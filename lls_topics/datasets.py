@@ -7,7 +7,7 @@ family of labeled continuous data sets of random difficulty.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 from sklearn.utils import Bunch
@@ -17,7 +17,7 @@ from .corpus import DomainCorpus
 
 __all__ = ["make_discrete_lls", "population_counts", "draw_domain_priors",
            "make_semisynthetic_lls", "load_digits_lls", "load_mnist1d_lls",
-           "make_continuous_lls", "CONTINUOUS_N_CLASSES",
+           "make_continuous_lls", "CONTINUOUS_N_CLASSES", "load_docstring_texts",
            "DISCRETE_SETTINGS", "DiscreteLLS"]
 
 #: The standard discrete grid of the benchmark protocol.
@@ -439,3 +439,84 @@ def make_continuous_lls(n_samples: int = 10000, *, n_classes: int | None = None,
                   n_subclusters=n_sub.tolist(), activation=activation, widths=widths,
                   n_features=p, noise=noise)
     return X, y, params
+
+
+#: packages whose docstrings :func:`load_docstring_texts` reads by default (all
+#: dependencies of lls_topics, so always installed)
+DOCSTRING_PACKAGES = ("numpy", "scipy", "sklearn", "gensim")
+_SKIP_SOURCE_DIRS = {"tests", "test", "testing", "externals", "_vendor", "vendored",
+                     "_vendored", "benchmarks", "__pycache__"}
+
+
+def load_docstring_texts(packages: Sequence[str] = DOCSTRING_PACKAGES
+                         ) -> tuple[list[str], np.ndarray, list[str]]:
+    """A real labeled text corpus available offline: docstrings labeled by package.
+
+    The module, class and function docstrings of each installed package's sources,
+    read with :mod:`ast` (nothing is imported); test and vendored folders are
+    skipped, and packages that are not installed are left out.
+
+    Returns
+    -------
+    texts : list of str
+    labels : ndarray of int64, shape (len(texts),)
+        Index into ``names`` of each docstring's package.
+    names : list of str
+        The packages found, in the order given.
+
+    Raises
+    ------
+    ValueError
+        If ``packages`` is empty or none of them is installed.
+    """
+    import importlib.util
+    from pathlib import Path
+
+    if isinstance(packages, str) or len(packages) == 0:
+        raise ValueError(f"packages must be a non-empty sequence of package names, got "
+                         f"{packages!r}")
+    texts: list[str] = []
+    labels: list[int] = []
+    names: list[str] = []
+    for pkg in packages:
+        try:
+            spec = importlib.util.find_spec(pkg)   # top level: does not import it
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        docs = [d for f in _source_files(Path(list(spec.submodule_search_locations)[0]))
+                for d in _file_docstrings(f)]
+        if docs:
+            texts += docs
+            labels += [len(names)] * len(docs)
+            names.append(pkg)
+    if not names:
+        raise ValueError(f"none of the packages {list(packages)} is installed")
+    return texts, np.asarray(labels, dtype=np.int64), names
+
+
+def _source_files(folder: Any) -> list:
+    import os
+    from pathlib import Path
+
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames
+                             if d not in _SKIP_SOURCE_DIRS and not d.startswith("."))
+        out += [Path(dirpath) / f for f in sorted(filenames)
+                if f.endswith(".py") and not f.startswith("test_")]
+    return out
+
+
+def _file_docstrings(path: Any) -> list[str]:
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes())
+    except (SyntaxError, ValueError, OSError, RecursionError):
+        return []
+    kinds = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    docs = (ast.get_docstring(node, clean=True) for node in ast.walk(tree)
+            if isinstance(node, kinds))
+    return [d for d in docs if d]
