@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 
 EXPECTED = {"discrete_corpus.py", "continuous_digits.py", "compare_solvers.py",
-            "custom_discriminator.py"}
+            "custom_discriminator.py", "real_text.py"}
 
 
 def test_every_example_is_listed():
