@@ -114,13 +114,15 @@ def test_domain_permutation_and_token_relabeling(small_problem):
     dperm = rng.permutation(C.n_domains)
     permuted = AnchorSolver(5).fit(C.counts[dperm])
     lab = align_labels(base.domain_topic_[dperm], permuted.domain_topic_)
+    # equal up to the refinement's stopping tolerance: the accelerated (SQUAREM) path
+    # depends on floating-point summation order
     np.testing.assert_allclose(permuted.domain_topic_[:, lab], base.domain_topic_[dperm],
-                               atol=1e-8)
+                               atol=2e-5)
     wperm = rng.permutation(C.n_words)
     relabeled = AnchorSolver(5).fit(C.counts[:, wperm])
     lab = align_labels(base.domain_topic_, relabeled.domain_topic_)
     np.testing.assert_allclose(relabeled.topic_word_[lab], base.topic_word_[:, wperm],
-                               atol=1e-8)
+                               atol=2e-5)
 
 
 def test_outputs_normalized_and_predict(small_problem):

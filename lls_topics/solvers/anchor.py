@@ -95,6 +95,9 @@ class AnchorSolver(BaseTopicSolver):
         Iteration cap of the Bayesian pass and of ``refine="ml"``.
     tol : float, default=1e-7
         Convergence tolerance of the refinement.
+    accelerate : bool, default=True
+        SQUAREM acceleration of the Bayesian pass and of the final maximum-likelihood
+        p_d(y) (same fixed points, fewer sweeps; :mod:`lls_topics.solvers.squarem`).
     random_state : int, Generator or None
         Accepted for API consistency; the solver is deterministic.
 
@@ -141,6 +144,7 @@ class AnchorSolver(BaseTopicSolver):
         "pool_below": [Interval(Real, 0, None)],
         "max_iter": [Interval(Integral, 0, None)],
         "tol": [Interval(Real, 0, None)],
+        "accelerate": BOOL,
         "random_state": RANDOM_STATE,
     }
 
@@ -149,7 +153,8 @@ class AnchorSolver(BaseTopicSolver):
                  min_count: float | None = None, cleanup: bool = False, loss: str = "l2",
                  backend: str = "numpy", refine: str = "auto", topic_word_prior: float = 0.01,
                  domain_prior: float = 1.0, polish_iter: int = 10, pool_below: float = 30,
-                 max_iter: int = 500, tol: float = 1e-7, random_state: Any = None) -> None:
+                 max_iter: int = 500, tol: float = 1e-7, accelerate: bool = True,
+                 random_state: Any = None) -> None:
         self.n_topics = n_topics
         self.space = space
         self.method = method
@@ -166,6 +171,7 @@ class AnchorSolver(BaseTopicSolver):
         self.pool_below = pool_below
         self.max_iter = max_iter
         self.tol = tol
+        self.accelerate = accelerate
         self.random_state = random_state
 
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
@@ -198,15 +204,16 @@ class AnchorSolver(BaseTopicSolver):
             P, A_m, n_vb = vb_fit(data, P, pool.topic_word,
                                   topic_word_prior=self.topic_word_prior,
                                   domain_topic_prior=self.domain_prior,
-                                  max_iter=self.max_iter, tol=self.tol)
+                                  max_iter=self.max_iter, tol=self.tol,
+                                  accelerate=bool(self.accelerate))
             P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
             self.n_iter_ = n_vb + n_em
-            P = fit_domain_topic(data, A_m, P0=P)
+            P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate))
             return P, pool.expand(A_m)
         data = CountData(counts)
         P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
                                        tol=self.tol * 1e-3)
-        P = fit_domain_topic(data, A, P0=P)
+        P = fit_domain_topic(data, A, P0=P, accelerate=bool(self.accelerate))
         return P, A
 
     def fit_replicate(self, counts: sp.csr_matrix, rng: np.random.Generator

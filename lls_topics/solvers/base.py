@@ -189,8 +189,7 @@ class BaseTopicSolver(BaseEstimator):
             return
         sizes = np.asarray(counts.sum(axis=1)).ravel()
         Q = sp.diags(1.0 / sizes) @ counts
-        G = np.asarray((Q @ Q.T).todense()) if sp.issparse(Q) else Q @ Q.T
-        sv = np.sqrt(np.clip(np.linalg.eigvalsh(G)[::-1], 0, None))
+        sv = _top_singular_values(Q, k)
         if sv[k - 1] <= 1e-9 * sv[0]:
             cond = np.inf if sv[k - 1] == 0 else sv[0] / sv[k - 1]
             warnings.warn(f"the domains span fewer than n_topics={k} independent directions "
@@ -312,3 +311,22 @@ def _clean_rows(X: np.ndarray, name: str) -> np.ndarray:
         raise FloatingPointError(f"{name} became non-finite during fitting; please report "
                                  "this with the data that caused it")
     return normalize_rows(np.clip(X, 0.0, None))
+
+
+
+def _top_singular_values(Q: Any, k: int) -> np.ndarray:
+    """The ``k`` largest singular values of Q (n_domains x n_words), descending.
+
+    The dense Gram matrix of the domains costs O(D^3); with thousands of short
+    domains that alone took longer than the whole fit, so large problems use
+    Lanczos (ARPACK) on Q for its top ``k`` values only.
+    """
+    D = Q.shape[0]
+    if D <= 500 or k + 1 >= min(Q.shape):
+        G = np.asarray((Q @ Q.T).todense()) if sp.issparse(Q) else Q @ Q.T
+        return np.sqrt(np.clip(np.linalg.eigvalsh(G)[::-1], 0, None))[:k]
+    from scipy.sparse.linalg import svds
+
+    v0 = np.full(min(Q.shape), 1.0)   # deterministic start
+    sv = svds(sp.csr_matrix(Q), k=k, return_singular_vectors=False, v0=v0)
+    return np.sort(sv)[::-1]

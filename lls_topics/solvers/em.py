@@ -17,13 +17,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._simplex import normalize_rows
+from .squarem import squarem
 
 __all__ = ["CountData", "em_fit", "vb_fit", "log_likelihood", "fit_domain_topic"]
 
 # floor of the model where it has data: finite ratios even for counts near 2^50
 _TINY = 1e-100
-# non-zeros per block when evaluating the model on a sparse matrix
-_CHUNK = 1 << 16
 
 
 @dataclass
@@ -77,16 +76,15 @@ class CountData:
     def model_values(self, P: np.ndarray, A: np.ndarray) -> np.ndarray:
         """``(P A)[d, x]`` at every non-zero, floored at a tiny positive value.
 
-        Works in chunks of non-zeros so that memory stays ``O(nnz + V k)``
-        rather than ``O(nnz k)``.
+        One pass per label over 1-D gathers: memory stays ``O(nnz + V k)`` rather
+        than ``O(nnz k)``, and contiguous 1-D gathers are several times faster than
+        gathering (nnz, k) row blocks.
         """
-        AT = np.ascontiguousarray(A.T)
-        out = np.empty(self.data.size)
-        step = _CHUNK
-        for lo in range(0, self.data.size, step):
-            hi = min(lo + step, self.data.size)
-            out[lo:hi] = np.einsum("ij,ij->i", P[self.rows[lo:hi]], AT[self.cols[lo:hi]])
-        return np.maximum(out, _TINY)
+        PT = np.ascontiguousarray(P.T)
+        out = PT[0][self.rows] * A[0][self.cols]
+        for y in range(1, PT.shape[0]):
+            out += PT[y][self.rows] * A[y][self.cols]
+        return np.maximum(out, _TINY, out=out)
 
     @staticmethod
     def dot_topics(R: Any, A: np.ndarray) -> np.ndarray:
@@ -216,7 +214,8 @@ def run_em(data: CountData, P: np.ndarray, A: np.ndarray, m_step: Any, *, max_it
 
 def vb_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, topic_word_prior: float,
            domain_topic_prior: float = 1.0, init_strength: float | None = None,
-           max_iter: int = 500, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, int]:
+           max_iter: int = 500, tol: float = 1e-7, accelerate: bool = True
+           ) -> tuple[np.ndarray, np.ndarray, int]:
     """Mean-field variational Bayes for the LLS mixture (LDA on the count matrix).
 
     Rows of ``A`` get a Dirichlet(``topic_word_prior``) prior and rows of ``P`` a
@@ -236,8 +235,14 @@ def vb_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, topic_word_pr
     init_strength : float, optional
         Pseudo-count mass of each initial topic; default ``total / k``.
     max_iter : int
+        Budget of variational sweeps.
     tol : float
-        Stop when no p_d(y) entry moves by more than this in an iteration.
+        Stop when no p_d(y) entry moves by more than this in an iteration (an
+        accelerated cycle).
+    accelerate : bool, default=True
+        SQUAREM cycles (:func:`~lls_topics.solvers.squarem.squarem`) instead of plain
+        sweeps: the same fixed points, reached in far fewer sweeps on flat
+        posteriors (real text), where plain sweeps stop at ``max_iter``.
 
     Returns
     -------
@@ -254,20 +259,31 @@ def vb_fit(data: CountData | Any, P: np.ndarray, A: np.ndarray, *, topic_word_pr
     strength = data.total / k if init_strength is None else init_strength
     lam = np.asarray(A, dtype=np.float64) * strength + topic_word_prior
     gam = np.asarray(P, dtype=np.float64) * sizes[:, None] + domain_topic_prior
-    P_prev = normalize_rows(gam)
-    n_iter = 0
+
+    def sweep(params: list) -> list:
+        gam, lam = params
+        EA = np.exp(digamma(lam) - digamma(lam.sum(axis=1, keepdims=True)))
+        ET = np.exp(digamma(gam) - digamma(gam.sum(axis=1, keepdims=True)))
+        R, _ = data.ratio(ET, EA, with_ll=False)
+        return [domain_topic_prior + ET * data.dot_topics(R, EA),
+                topic_word_prior + EA * data.dot_domains(R, ET)]
+
+    def converged(old: list, new: list) -> bool:
+        return bool(np.abs(normalize_rows(new[0]) - normalize_rows(old[0])).max() < tol)
+
     with blas_single_thread():
-        for it in range(max_iter):
-            EA = np.exp(digamma(lam) - digamma(lam.sum(axis=1, keepdims=True)))
-            ET = np.exp(digamma(gam) - digamma(gam.sum(axis=1, keepdims=True)))
-            R, _ = data.ratio(ET, EA, with_ll=False)
-            gam = domain_topic_prior + ET * data.dot_topics(R, EA)
-            lam = topic_word_prior + EA * data.dot_domains(R, ET)
-            n_iter = it + 1
-            P_now = normalize_rows(gam)
-            if np.abs(P_now - P_prev).max() < tol:
-                break
-            P_prev = P_now
+        if accelerate:
+            (gam, lam), n_iter = squarem(sweep, [gam, lam], max_iter=max_iter,
+                                         converged=converged)
+        else:
+            n_iter = 0
+            for _ in range(max_iter):
+                new = sweep([gam, lam])
+                n_iter += 1
+                done = converged([gam, lam], new)
+                gam, lam = new
+                if done:
+                    break
     return normalize_rows(gam), normalize_rows(lam), n_iter
 
 
@@ -284,10 +300,24 @@ def log_likelihood(counts: Any, P: np.ndarray, A: np.ndarray) -> float:
 
 
 def fit_domain_topic(counts: Any, A: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10,
-                     P0: np.ndarray | None = None) -> np.ndarray:
+                     P0: np.ndarray | None = None, accelerate: bool = True) -> np.ndarray:
     """Maximum-likelihood p_d(y) for each domain with p(x|y) held fixed.
 
     With the true ``A`` this is the protocol's oracle.
+
+    Parameters
+    ----------
+    counts : CountData or (D, V) counts
+    A : ndarray (k, V), rows sum to 1
+    max_iter : int
+        Budget of EM sweeps.
+    tol : float
+        Stop when the log-likelihood per token gains less than this per sweep.
+    P0 : ndarray (D, k), optional
+        Start (default uniform).
+    accelerate : bool, default=True
+        SQUAREM cycles with the log-likelihood as merit (monotone, same maximum);
+        plain EM crawls where a domain's weights tend to zero.
 
     Returns
     -------
@@ -303,5 +333,29 @@ def fit_domain_topic(counts: Any, A: np.ndarray, *, max_iter: int = 1000, tol: f
     k = A.shape[0]
     if P0 is None:
         P0 = np.full((data.shape[0], k), 1.0 / k)
-    P, _, _, _ = em_fit(data, P0, A, max_iter=max_iter, tol=tol, update_topic_word=False)
+    if not accelerate:
+        P, _, _, _ = em_fit(data, P0, A, max_iter=max_iter, tol=tol, update_topic_word=False)
+        return P
+    A = np.asarray(A, dtype=np.float64)
+    recent: list = []   # (array, log-likelihood) of the last few iterates, by identity
+
+    def loglik(params: list) -> float:
+        for arr, ll in recent:
+            if arr is params[0]:
+                return ll
+        ll = data.ratio(params[0], A)[1]
+        recent.insert(0, (params[0], ll))
+        del recent[4:]
+        return ll
+
+    def sweep(params: list) -> list:
+        R, _ = data.ratio(params[0], A, with_ll=False)
+        return [normalize_rows(params[0] * data.dot_topics(R, A))]
+
+    def converged(old: list, new: list) -> bool:
+        return loglik(new) - loglik(old) < tol * data.total
+
+    with blas_single_thread():
+        P = normalize_rows(np.maximum(np.asarray(P0, dtype=np.float64), 1e-300))
+        (P,), _ = squarem(sweep, [P], max_iter=max_iter, converged=converged, merit=loglik)
     return P
