@@ -154,7 +154,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     else:
         corpus = read_discrete(args.input, args.format, vocab=args.vocab,
                                keep_stopwords=args.keep_stopwords, min_count=args.min_count,
-                               log=log, chunksize=args.chunksize)
+                               log=log, chunksize=args.chunksize, domains=args.domains,
+                               no_below=args.no_below, no_above=args.no_above,
+                               keep_n=args.keep_n)
     t_read = time.perf_counter() - t0
     nonempty = int(np.count_nonzero(corpus.domain_sizes))
     _check_topics(args.topics, nonempty)
@@ -557,6 +559,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "N local worker processes; the input is then a CSV/TSV glob "
                    "('parts/*.csv') or a text folder (needs pip install \"lls-topics[dask]\")")
     p.add_argument("--report", metavar="OUT.html", help="also write the HTML report of the fit")
+    p.add_argument("--domains", metavar="CSV",
+                   help="textdir: a 'document,domain' CSV grouping the files (documents) into "
+                   "domains (default: each file is a domain)")
+    p.add_argument("--no-below", type=int, default=1, metavar="N",
+                   help="textdir: drop words in fewer than N documents (default 1)")
+    p.add_argument("--no-above", type=float, default=1.0, metavar="SHARE",
+                   help="textdir: drop words in more than this share of the documents, e.g. "
+                   "0.5 (default 1: keep)")
+    p.add_argument("--keep-n", type=int, default=None, metavar="N",
+                   help="textdir: then keep the N most frequent words (default all)")
     common(p)
     p.set_defaults(func=cmd_fit)
 

@@ -181,11 +181,27 @@ def text_files(path: Path) -> tuple[list[Path], list[str]]:
 
 
 def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any,
-                  chunksize: int | None = None) -> Any:
+                  chunksize: int | None = None, domains: str | None = None,
+                  no_below: int = 1, no_above: float = 1.0, keep_n: int | None = None) -> Any:
     """A directory of text files, one domain per file; with ``chunksize`` counted file by
-    file (memory O(counts + one file))."""
+    file (memory O(counts + one file)).
+
+    With ``domains`` (a ``document,domain`` CSV grouping the files) or any document
+    frequency filter (``no_below`` > 1, ``no_above`` < 1, ``keep_n``), the folder is read
+    by :func:`lls_topics.text.read_text_corpus` instead: each file is a document, words
+    of 2+ letters are kept when in at least ``no_below`` and at most a ``no_above`` share
+    of the documents and seen ``min_count`` times, then the ``keep_n`` most frequent.
+    """
     from .corpus import DomainCorpus
     from .io_stream import file_words, read_text_dir_chunked
+
+    if domains is not None or no_below > 1 or no_above < 1 or keep_n is not None:
+        if chunksize:
+            raise ValueError("--chunksize cannot be combined with --domains, --no-below, "
+                             "--no-above or --keep-n")
+        return _read_text_documents(path, keep_stopwords=keep_stopwords,
+                                    min_count=min_count, log=log, domains=domains,
+                                    no_below=no_below, no_above=no_above, keep_n=keep_n)
 
     files, names = text_files(path)
     if chunksize:
@@ -216,9 +232,25 @@ def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any,
     return corpus
 
 
+def _read_text_documents(path: Path, *, keep_stopwords: bool, min_count: int, log: Any,
+                         domains: str | None, no_below: int, no_above: float,
+                         keep_n: int | None) -> Any:
+    from .text import STOP_WORDS, read_text_corpus
+
+    corpus = read_text_corpus(path, domains, no_below=no_below, no_above=no_above,
+                              keep_n=keep_n, min_count=min_count, min_len=2,
+                              stop_words=None if keep_stopwords else STOP_WORDS)
+    log(f"read the text files of {str(path)!r} into {corpus.n_domains} domains: "
+        f"{corpus.n_samples:g} words, vocabulary of {corpus.n_words} (in >= {no_below} and "
+        f"<= {no_above:g} of the documents, >= {min_count} times"
+        f"{', stop words kept' if keep_stopwords else ', stop words removed'})")
+    return corpus
+
+
 def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None,
                   keep_stopwords: bool = False, min_count: int = 1,
-                  log: Any = None, chunksize: int | None = None) -> Any:
+                  log: Any = None, chunksize: int | None = None,
+                  **text_options: Any) -> Any:
     """Read a discrete LLS data set into a :class:`~lls_topics.corpus.DomainCorpus`.
 
     Parameters
@@ -237,6 +269,9 @@ def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None
         Stream the file through :meth:`DomainCorpus.from_chunks`: token tables
         ``chunksize`` rows at a time, text folders file by file, ``MmCorpus`` files
         document by document; memory O(counts + one chunk). The same corpus results.
+    **text_options
+        textdir only: ``domains`` (a ``document,domain`` CSV), ``no_below``,
+        ``no_above``, ``keep_n`` (see :func:`read_text_dir`).
 
     Raises
     ------
@@ -254,7 +289,10 @@ def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None
         if not p.is_dir():
             raise ValueError(f"--format textdir needs a directory, got the file {path!r}")
         return read_text_dir(p, keep_stopwords=keep_stopwords, min_count=min_count, log=log,
-                             chunksize=chunksize)
+                             chunksize=chunksize,
+                             **text_options)
+    if text_options.get("domains"):
+        raise ValueError("--domains groups the files of a text folder; the input is not one")
     if p.is_dir():
         raise ValueError(f"{path!r} is a directory; --format {fmt} needs a file")
     try:

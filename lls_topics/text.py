@@ -59,7 +59,8 @@ def tokenize(text: str, *, min_len: int = 3, max_len: int = 30,
 
 def text_corpus(documents: Sequence[Any], domains: Sequence[Any] | None = None, *,
                 no_below: int = 5, no_above: float = 0.5, keep_n: int | None = 100000,
-                stop_words: Iterable[str] | None = STOP_WORDS, min_len: int = 3) -> Any:
+                stop_words: Iterable[str] | None = STOP_WORDS, min_len: int = 3,
+                min_count: int = 1) -> Any:
     """Domain-by-word counts of a text corpus, with gensim's vocabulary filtering.
 
     Parameters
@@ -79,6 +80,8 @@ def text_corpus(documents: Sequence[Any], domains: Sequence[Any] | None = None, 
         Removed from raw texts before counting (default gensim's English list).
     min_len : int, default=3
         Shortest word kept from raw texts.
+    min_count : int, default=1
+        Then drop words seen fewer times in all (occurrences, not documents).
 
     Returns
     -------
@@ -113,10 +116,15 @@ def text_corpus(documents: Sequence[Any], domains: Sequence[Any] | None = None, 
         raise ValueError("documents hold no words (after tokenizing and removing stop "
                          "words)")
     dictionary.filter_extremes(no_below=no_below, no_above=float(no_above), keep_n=keep_n)
+    min_count = _positive_int(min_count, "min_count")
+    if min_count > 1:
+        dictionary.filter_tokens(bad_ids=[i for i, c in dictionary.cfs.items()
+                                          if c < min_count])
     if len(dictionary) == 0:
         raise ValueError(f"no word is left after filtering: no word occurs in at least "
                          f"no_below={no_below} and at most no_above={no_above} of the "
-                         f"{len(docs)} documents; lower no_below or raise no_above")
+                         f"{len(docs)} documents (and at least min_count={min_count} "
+                         "times); lower no_below or min_count, or raise no_above")
     ids, rows = encode_domains(domains)
     doc_ids = [dictionary.doc2idx(d) for d in docs]
     lengths = np.array([len(d) for d in doc_ids])
@@ -233,8 +241,8 @@ def read_text_corpus(folder: str | Path, domain_map: str | Path | None = None,
         listed, and every listed document must exist. Default: each file is its
         own domain, named by the file name without the extension.
     **options
-        ``no_below``, ``no_above``, ``keep_n``, ``stop_words``, ``min_len`` of
-        :func:`text_corpus`.
+        ``no_below``, ``no_above``, ``keep_n``, ``stop_words``, ``min_len``,
+        ``min_count`` of :func:`text_corpus`.
 
     Returns
     -------

@@ -150,3 +150,58 @@ def test_read_documents_errors(tmp_path):
     (empty / "bin.dat").write_bytes(b"\x00\x01\x02")
     with pytest.raises(ValueError, match="binary"):
         read_documents(empty)
+
+
+# ------------------------------------------------------------------------------ CLI
+def _themed_folder(tmp_path, n_docs=24, filler="said"):
+    """Documents of three themes, each with a filler word every document uses."""
+    rng = np.random.default_rng(0)
+    themes = [["apple", "banana", "cherry", "grape", "melon"],
+              ["engine", "wheel", "brake", "clutch", "piston"],
+              ["violin", "cello", "flute", "oboe", "trumpet"]]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    rows = ["document,domain"]
+    for i in range(n_docs):
+        y = i % 3
+        words = [themes[y][j] for j in rng.integers(0, 5, size=40)] + [filler] * 30
+        (folder / f"d{i:02d}.txt").write_text(" ".join(words))
+        # six domains of four documents with different theme mixes
+        rows.append(f"d{i:02d}.txt,site{(i * 7) % 6}")
+    (tmp_path / "domains.csv").write_text("\n".join(rows) + "\n")
+    return folder, tmp_path / "domains.csv"
+
+
+def test_cli_fit_groups_documents_and_filters_frequent_words(tmp_path, capsys):
+    from lls_topics import cli
+
+    folder, domains = _themed_folder(tmp_path)
+    out = tmp_path / "out"
+    code = cli.main(["fit", str(folder), "-k", "3", "--domains", str(domains),
+                     "--no-below", "2", "--no-above", "0.5", "--out", str(out), "-q"])
+    assert code == 0, capsys.readouterr().err
+    lines = (out / "domain_topic.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in lines[1:]) == [f"site{i}" for i in range(6)]
+    assert "said" not in (out / "top_words.txt").read_text().split()
+    # without --no-above the filler word leads every label
+    out2 = tmp_path / "out2"
+    assert cli.main(["fit", str(folder), "-k", "3", "--domains", str(domains),
+                     "--out", str(out2), "-q"]) == 0
+    assert "said" in (out2 / "top_words.txt").read_text().split()
+
+
+def test_cli_domain_map_errors_are_one_line(tmp_path, capsys):
+    from lls_topics import cli
+
+    folder, domains = _themed_folder(tmp_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,group\nd00.txt,a\n")
+    assert cli.main(["fit", str(folder), "-k", "3", "--domains", str(bad),
+                     "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'document' and 'domain'" in err and "Traceback" not in err
+    counts = tmp_path / "c.csv"
+    counts.write_text("domain,token\na,x\nb,y\n")
+    assert cli.main(["fit", str(counts), "-k", "2", "--domains", str(domains),
+                     "--out", str(tmp_path / "o2")]) == 2
+    assert "text folder" in capsys.readouterr().err
