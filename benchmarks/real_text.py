@@ -13,7 +13,8 @@ completion, with the domain as the document). Every method is fit on the same
 
 - ``anchor``: our :class:`AnchorSolver` with default options; ``anchor-plain``: the
   same without SQUAREM acceleration (``accelerate=False``), the solver before
-  issue 16's speed work, measured side by side;
+  issue 16's speed work, measured side by side; ``anchor-heldout``: priors chosen
+  by held-out likelihood (``priors="heldout"``);
 - ``tomotopy``: ``tomotopy.LDAModel(k)``, 500 iterations, 1 worker (one document per
   domain), the protocol's speed reference;
 - ``gensim``: gensim ``LdaModel`` (batch variational EM, learned asymmetric alpha);
@@ -69,7 +70,7 @@ MAX_WORDS = 64
 HELD_OUT = 0.2
 SMOOTH = 1e-4
 TOP_WORDS = 10
-ALL_METHODS = ["anchor", "anchor-plain", "tomotopy", "gensim", "sklearn", "ml-limit", "oracle"]
+ALL_METHODS = ["anchor", "anchor-plain", "anchor-heldout", "tomotopy", "gensim", "sklearn", "ml-limit", "oracle"]
 
 
 # ----------------------------------------------------------------------- problems
@@ -188,6 +189,7 @@ def fit_gensim_text(counts: sp.csr_matrix, k: int, seed: int) -> Fit:
 METHODS = {
     "anchor": lambda pb, s: fit_anchor(pb.counts, pb.k, s),
     "anchor-plain": lambda pb, s: fit_anchor(pb.counts, pb.k, s, accelerate=False),
+    "anchor-heldout": lambda pb, s: fit_anchor(pb.counts, pb.k, s, priors="heldout"),
     "tomotopy": lambda pb, s: fit_tomotopy(pb.counts, pb.k, s),
     "gensim": lambda pb, s: fit_gensim_text(pb.counts, pb.k, s),
     "sklearn": lambda pb, s: fit_sklearn(pb.counts, pb.k, s),

@@ -182,3 +182,26 @@ def test_empty_domain_dropped_with_warning(small_problem):
         s = AnchorSolver(5).fit(N)
     assert s.domain_topic_.shape == (20, 5)
     assert 20 not in s.domain_ids_.tolist()
+
+
+def test_heldout_priors_choose_from_the_grid_reproducibly(small_problem):
+    from lls_topics.solvers.anchor import PRIOR_GRID
+
+    C = small_problem.corpus
+    a = AnchorSolver(5, priors="heldout", random_state=3).fit(C)
+    b = AnchorSolver(5, priors="heldout", random_state=3).fit(C)
+    assert (a.domain_prior_, a.topic_word_prior_) in PRIOR_GRID
+    assert a.prior_scores_.shape == (len(PRIOR_GRID),)
+    assert np.all(np.isfinite(a.prior_scores_))
+    best = PRIOR_GRID[int(np.argmax(a.prior_scores_))]
+    assert (a.domain_prior_, a.topic_word_prior_) == best
+    np.testing.assert_array_equal(a.domain_topic_, b.domain_topic_)
+    np.testing.assert_allclose(a.domain_topic_.sum(axis=1), 1.0)
+    fixed = AnchorSolver(5).fit(C)
+    assert fixed.prior_scores_ is None and fixed.domain_prior_ == 1.0
+    # the chosen priors recover the planted p_d(y) about as well as the defaults
+    err_a = prior_l1(small_problem.domain_topic, a.domain_topic_)
+    err_f = prior_l1(small_problem.domain_topic, fixed.domain_topic_)
+    assert err_a <= 1.25 * err_f
+    with pytest.raises(ValueError, match="priors"):
+        AnchorSolver(5, priors="best").fit(C)

@@ -21,6 +21,12 @@ _MAX_COOC_WORDS = 20000
 _BOOT_RECOVER_ITER = 20
 _BOOT_VB_ITER = 10
 _BOOT_TOL = 1e-6
+#: (domain_prior, topic_word_prior) pairs tried by ``priors="heldout"``
+PRIOR_GRID: tuple[tuple[float, float], ...] = tuple(
+    (dp, tp) for dp in (0.1, 0.3, 1.0, 3.0) for tp in (0.01, 0.1))
+#: share of every domain's samples held out to choose the priors
+HELDOUT_SHARE = 0.1
+_HELDOUT_SMOOTH = 1e-4
 
 
 class AnchorSolver(BaseTopicSolver):
@@ -95,11 +101,19 @@ class AnchorSolver(BaseTopicSolver):
         Iteration cap of the Bayesian pass and of ``refine="ml"``.
     tol : float, default=1e-7
         Convergence tolerance of the refinement.
+    priors : {"fixed", "heldout"}, default="fixed"
+        ``"heldout"`` chooses ``domain_prior`` and ``topic_word_prior`` on the data:
+        every pair of :data:`PRIOR_GRID` is fit on a random 90% of each domain's
+        samples (binomial thinning, seeded by ``random_state``) and the pair whose
+        p(x|d) best predicts the held-out 10% is refit on all the samples. Costs
+        about ten fits. On real text the best priors differ by regime (many short
+        domains favour sparse p_d(y)); ``"fixed"`` uses the two parameters as given.
     accelerate : bool, default=True
         SQUAREM acceleration of the Bayesian pass and of the final maximum-likelihood
         p_d(y) (same fixed points, fewer sweeps; :mod:`lls_topics.solvers.squarem`).
     random_state : int, Generator or None
-        Accepted for API consistency; the solver is deterministic.
+        Seeds the held-out split of ``priors="heldout"``; otherwise the solver is
+        deterministic.
 
     Attributes
     ----------
@@ -114,6 +128,10 @@ class AnchorSolver(BaseTopicSolver):
         labels is a diagnostic for choosing ``n_topics``.
     n_iter_ : int
         Refinement iterations run.
+    domain_prior_, topic_word_prior_ : float
+        The priors used (chosen ones with ``priors="heldout"``).
+    prior_scores_ : ndarray of shape (len(PRIOR_GRID),) or None
+        Held-out log-likelihood per sample of each pair (``priors="heldout"``).
     domain_ids_, domain_sizes_, n_words_, log_likelihood_
         See :class:`~lls_topics.solvers.base.BaseTopicSolver`.
 
@@ -144,6 +162,7 @@ class AnchorSolver(BaseTopicSolver):
         "pool_below": [Interval(Real, 0, None)],
         "max_iter": [Interval(Integral, 0, None)],
         "tol": [Interval(Real, 0, None)],
+        "priors": [Options({"fixed", "heldout"})],
         "accelerate": BOOL,
         "random_state": RANDOM_STATE,
     }
@@ -153,8 +172,8 @@ class AnchorSolver(BaseTopicSolver):
                  min_count: float | None = None, cleanup: bool = False, loss: str = "l2",
                  backend: str = "numpy", refine: str = "auto", topic_word_prior: float = 0.01,
                  domain_prior: float = 1.0, polish_iter: int = 10, pool_below: float = 30,
-                 max_iter: int = 500, tol: float = 1e-7, accelerate: bool = True,
-                 random_state: Any = None) -> None:
+                 max_iter: int = 500, tol: float = 1e-7, priors: str = "fixed",
+                 accelerate: bool = True, random_state: Any = None) -> None:
         self.n_topics = n_topics
         self.space = space
         self.method = method
@@ -171,13 +190,38 @@ class AnchorSolver(BaseTopicSolver):
         self.pool_below = pool_below
         self.max_iter = max_iter
         self.tol = tol
+        self.priors = priors
         self.accelerate = accelerate
         self.random_state = random_state
 
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:
-        k = int(self.n_topics)
         sampled = bool(np.all(counts.data == np.round(counts.data)))
+        refine = self.refine
+        if refine == "auto":
+            refine = "bayes" if sampled else "ml"
+        priors = (float(self.domain_prior), float(self.topic_word_prior))
+        self.prior_scores_ = None
+        if refine == "bayes" and self.priors == "heldout":
+            priors, self.prior_scores_ = self._choose_priors(counts, sampled, rng)
+        self.domain_prior_, self.topic_word_prior_ = priors
+        P, A, anchors = self._anchor_solution(counts, sampled)
+        self.n_iter_ = 0
+        if refine == "none":
+            return P, A
+        if refine == "bayes":
+            P, A, self.n_iter_ = self._refine_bayes(counts, P, A, anchors, *priors)
+            return P, A
+        data = CountData(counts)
+        P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
+                                       tol=self.tol * 1e-3)
+        P = fit_domain_topic(data, A, P0=P, accelerate=bool(self.accelerate))
+        return P, A
+
+    def _anchor_solution(self, counts: sp.csr_matrix, sampled: bool
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Anchors and the recovered (P, A); sets ``anchors_`` and ``anchor_residuals_``."""
+        k = int(self.n_topics)
         noise = sampled if self.noise_correction == "auto" else bool(self.noise_correction)
         if self.space == "profile":
             Q, n_x = word_profiles(counts)
@@ -192,29 +236,51 @@ class AnchorSolver(BaseTopicSolver):
                 cleanup=self.cleanup)
         self.anchors_ = anchors
         self.anchor_residuals_ = residuals
-        refine = self.refine
-        if refine == "auto":
-            refine = "bayes" if sampled else "ml"
-        self.n_iter_ = 0
-        if refine == "none":
-            return P, A
-        if refine == "bayes":
-            pool = _RarePool(counts, P, A, anchors, self.pool_below)
-            data = CountData(pool.counts)
-            P, A_m, n_vb = vb_fit(data, P, pool.topic_word,
-                                  topic_word_prior=self.topic_word_prior,
-                                  domain_topic_prior=self.domain_prior,
-                                  max_iter=self.max_iter, tol=self.tol,
-                                  accelerate=bool(self.accelerate))
-            P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
-            self.n_iter_ = n_vb + n_em
-            P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate))
-            return P, pool.expand(A_m)
-        data = CountData(counts)
-        P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
-                                       tol=self.tol * 1e-3)
-        P = fit_domain_topic(data, A, P0=P, accelerate=bool(self.accelerate))
-        return P, A
+        return P, A, anchors
+
+    def _refine_bayes(self, counts: sp.csr_matrix, P: np.ndarray, A: np.ndarray,
+                      anchors: np.ndarray, domain_prior: float, topic_word_prior: float
+                      ) -> tuple[np.ndarray, np.ndarray, int]:
+        """VB pass, short EM polish, then the ML p_d(y); returns (P, A, sweeps)."""
+        pool = _RarePool(counts, P, A, anchors, self.pool_below)
+        data = CountData(pool.counts)
+        P, A_m, n_vb = vb_fit(data, P, pool.topic_word, topic_word_prior=topic_word_prior,
+                              domain_topic_prior=domain_prior,
+                              max_iter=self.max_iter, tol=self.tol,
+                              accelerate=bool(self.accelerate))
+        P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
+        P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate))
+        return P, pool.expand(A_m), n_vb + n_em
+
+    def _choose_priors(self, counts: sp.csr_matrix, sampled: bool,
+                       rng: np.random.Generator) -> tuple[tuple[float, float], np.ndarray]:
+        """The (domain_prior, topic_word_prior) of :data:`PRIOR_GRID` whose fit on a
+        random 90% of every domain's samples best predicts the other 10%.
+
+        Returns the chosen pair and the held-out log-likelihood per sample of every
+        pair, shape (len(PRIOR_GRID),).
+        """
+        held = counts.copy()
+        held.data = rng.binomial(np.round(counts.data).astype(np.int64),
+                                 HELDOUT_SHARE).astype(np.float64)
+        train = (counts - held).tocsr()
+        train.eliminate_zeros()
+        held.eliminate_zeros()
+        keep = np.asarray(train.sum(axis=1)).ravel() > 0
+        if keep.sum() < int(self.n_topics) or held.nnz == 0:
+            return (float(self.domain_prior), float(self.topic_word_prior)), \
+                np.full(len(PRIOR_GRID), np.nan)
+        train, held = train[keep], held[keep].tocoo()
+        P0, A0, anchors = self._anchor_solution(train, sampled)
+        V = counts.shape[1]
+        scores = np.empty(len(PRIOR_GRID))
+        for i, (dp, tp) in enumerate(PRIOR_GRID):
+            P, A, _ = self._refine_bayes(train, P0, A0, anchors, dp, tp)
+            p = np.einsum("ij,ji->i", P[held.row], A[:, held.col])
+            # a word the fit gives zero mass must not make every score -inf
+            p = (1.0 - _HELDOUT_SMOOTH) * p + _HELDOUT_SMOOTH / V
+            scores[i] = float(np.dot(held.data, np.log(p)) / held.data.sum())
+        return PRIOR_GRID[int(np.argmax(scores))], scores
 
     def fit_replicate(self, counts: sp.csr_matrix, rng: np.random.Generator
                       ) -> tuple[np.ndarray, np.ndarray]:
@@ -233,8 +299,12 @@ class AnchorSolver(BaseTopicSolver):
         P, A, _ = recover_topics(counts, self.anchors_, loss=self.loss,
                                  max_iter=_BOOT_RECOVER_ITER, tol=_BOOT_TOL)
         data = CountData(counts)
-        P, A, _ = vb_fit(data, P, A, topic_word_prior=self.topic_word_prior,
-                         domain_topic_prior=self.domain_prior, max_iter=_BOOT_VB_ITER,
+        # models saved before priors="heldout" existed have no chosen priors
+        P, A, _ = vb_fit(data, P, A,
+                         topic_word_prior=getattr(self, "topic_word_prior_",
+                                                  self.topic_word_prior),
+                         domain_topic_prior=getattr(self, "domain_prior_", self.domain_prior),
+                         max_iter=_BOOT_VB_ITER,
                          tol=self.tol)
         P, A, _, _ = em_fit(data, P, A, max_iter=self.polish_iter)
         return fit_domain_topic(data, A, P0=P, tol=_BOOT_TOL * 0.1, max_iter=200), A
