@@ -40,7 +40,7 @@ from scipy.optimize import linear_sum_assignment
 __all__ = ["Fit", "Failure", "Problem", "METHODS", "OURS", "PEERS", "LIMITS", "run_method",
            "fit_anchor", "fit_nmf_ours", "fit_lda_ours", "fit_ref_nmf", "fit_tomotopy",
            "fit_gensim", "fit_oracle", "fit_ml_limit", "bayes_accuracy", "evaluate",
-           "machine_description", "format_table"]
+           "machine_description", "format_table", "run_and_report", "median_row", "fmt"]
 
 OURS = ("anchor", "nmf", "lda")
 PEERS = ("ref-nmf", "tomotopy", "gensim", "gensim-direct")
@@ -397,6 +397,53 @@ def package_versions() -> dict:
         except Exception:  # noqa: BLE001
             out[name] = "missing"
     return out
+
+
+def median_row(records: list[dict], keys: tuple[str, ...]) -> dict:
+    """Seed counts, the first error and the median of each key over the records that
+    ran (non-finite values left out; None where no record has the key)."""
+    ok = [r for r in records if "error" not in r]
+    row: dict = {"n_seeds": len(records), "n_ok": len(ok)}
+    errors = sorted({r["error"] for r in records if "error" in r})
+    if errors:
+        row["error"] = errors[0]
+    for key in keys:
+        vals = [r[key] for r in ok if key in r and np.isfinite(r[key])]
+        row[key] = float(np.median(vals)) if vals else None
+    return row
+
+
+def fmt(x: float | None, spec: str) -> str:
+    """``format(x, spec)``, or an empty cell for None / non-finite values."""
+    return "" if x is None or not np.isfinite(x) else format(x, spec)
+
+
+def run_and_report(script: str, argv: list[str] | None, args: Any,
+                   run: Callable[[Any], list[dict]],
+                   summarize: Callable[[list[dict], list[str]], list[dict]],
+                   render: Callable[[list[dict], bool], str]) -> int:
+    """A benchmark script's main: run, print the machine, command and table, write JSON."""
+    import json
+    import sys
+
+    command = f"python benchmarks/{script} " + " ".join(sys.argv[1:] if argv is None
+                                                         else argv)
+    t0 = time.perf_counter()
+    records = run(args)
+    rows = summarize(records, args.methods)
+    total = time.perf_counter() - t0
+    machine = machine_description()
+    if args.markdown:
+        print(f"Machine: {machine}. Command: `{command.strip()}` ({total:.0f} s in all).\n")
+    else:
+        print(f"# {machine}\n# {command.strip()}  ({total:.0f} s)")
+    print(render(rows, args.markdown))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"machine": machine, "versions": package_versions(),
+                       "command": command.strip(), "seconds": total, "records": records,
+                       "summary": rows}, fh, indent=1)
+    return 0
 
 
 def format_table(header: list[str], rows: list[list[str]], markdown: bool) -> str:

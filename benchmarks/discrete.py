@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,8 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _peers import (METHODS, OURS, PEERS, Failure, Problem,  # noqa: E402
-                    bayes_accuracy, evaluate, format_table, machine_description,
-                    package_versions, run_method)
+                    bayes_accuracy, evaluate, fmt, format_table, median_row,
+                    run_and_report, run_method)
 
 ALL_METHODS = list(OURS) + list(PEERS) + ["ml-limit", "oracle"]
 QUICK_SETTINGS = ["small-a0.5", "small-a3", "small-a10"]
@@ -122,22 +121,12 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
             rs = [r for r in records if r["setting"] == s and r["method"] == m]
             if not rs:
                 continue
-            ok = [r for r in rs if "error" not in r]
-            row = {"setting": s, "method": m, "n_seeds": len(rs), "n_ok": len(ok),
+            row = {"setting": s, "method": m,
                    "bayes": float(np.median([r["bayes"] for r in rs]))}
-            errors = sorted({r["error"] for r in rs if "error" in r})
-            if errors:
-                row["error"] = errors[0]
-            for key in ("l1", "l1_entry", "oracle_ratio", "acc", "seconds",
-                        "time_ratio_tomotopy"):
-                vals = [r[key] for r in ok if key in r]
-                row[key] = float(np.median(vals)) if vals else None
+            row.update(median_row(rs, ("l1", "l1_entry", "oracle_ratio", "acc", "seconds",
+                                       "time_ratio_tomotopy")))
             rows.append(row)
     return rows
-
-
-def _fmt(x: float | None, spec: str) -> str:
-    return "" if x is None or not np.isfinite(x) else format(x, spec)
 
 
 def render(rows: list[dict], markdown: bool) -> str:
@@ -147,15 +136,15 @@ def render(rows: list[dict], markdown: bool) -> str:
     for r in rows:
         if r["n_ok"] == 0:
             out.append([r["setting"], r["method"], r["error"], "", "", "",
-                        _fmt(r["bayes"], ".4f"), "", ""])
+                        fmt(r["bayes"], ".4f"), "", ""])
             continue
         method = r["method"]
         if r["n_ok"] < r["n_seeds"]:
             method += f" ({r['n_ok']}/{r['n_seeds']} seeds; {r['error']})"
-        out.append([r["setting"], method, _fmt(r["l1"], ".4f"), _fmt(r["l1_entry"], ".5f"),
-                    _fmt(r["oracle_ratio"], ".2f"), _fmt(r["acc"], ".4f"),
-                    _fmt(r["bayes"], ".4f"), _fmt(r["seconds"], ".3g"),
-                    _fmt(r["time_ratio_tomotopy"], ".3g")])
+        out.append([r["setting"], method, fmt(r["l1"], ".4f"), fmt(r["l1_entry"], ".5f"),
+                    fmt(r["oracle_ratio"], ".2f"), fmt(r["acc"], ".4f"),
+                    fmt(r["bayes"], ".4f"), fmt(r["seconds"], ".3g"),
+                    fmt(r["time_ratio_tomotopy"], ".3g")])
     return format_table(header, out, markdown)
 
 
@@ -164,25 +153,7 @@ def _log(msg: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    command = "python benchmarks/discrete.py " + " ".join(sys.argv[1:] if argv is None
-                                                           else argv)
-    t0 = time.perf_counter()
-    records = run(args)
-    rows = summarize(records, args.methods)
-    total = time.perf_counter() - t0
-    machine = machine_description()
-    if args.markdown:
-        print(f"Machine: {machine}. Command: `{command.strip()}` ({total:.0f} s in all).\n")
-    else:
-        print(f"# {machine}\n# {command.strip()}  ({total:.0f} s)")
-    print(render(rows, args.markdown))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"machine": machine, "versions": package_versions(),
-                       "command": command.strip(), "seconds": total, "records": records,
-                       "summary": rows}, fh, indent=1)
-    return 0
+    return run_and_report("discrete.py", argv, parse_args(argv), run, summarize, render)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -58,8 +57,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _peers import (Failure, Fit, _normalize_rows, fit_anchor, fit_ml_limit,  # noqa: E402
-                    fit_oracle, fit_tomotopy, format_table, machine_description,
-                    package_versions, run_method)
+                    fit_oracle, fit_tomotopy, fmt, format_table, median_row,
+                    run_and_report, run_method)
 from text_corpora import CORPORA, load_corpus  # noqa: E402
 
 #: name -> (domains D, documents per domain, alpha)
@@ -304,21 +303,10 @@ def summarize(records: list[dict], methods: list[str]) -> list[dict]:
                   == (corpus, regime, m)]
             if not rs:
                 continue
-            ok = [r for r in rs if "error" not in r]
-            row = {"corpus": corpus, "regime": regime, "method": m, "n_seeds": len(rs),
-                   "n_ok": len(ok)}
-            errors = sorted({r["error"] for r in rs if "error" in r})
-            if errors:
-                row["error"] = errors[0]
-            for key in KEYS:
-                vals = [r[key] for r in ok if key in r and np.isfinite(r[key])]
-                row[key] = float(np.median(vals)) if vals else None
+            row = {"corpus": corpus, "regime": regime, "method": m}
+            row.update(median_row(rs, KEYS))
             rows.append(row)
     return rows
-
-
-def _fmt(x: float | None, spec: str) -> str:
-    return "" if x is None or not np.isfinite(x) else format(x, spec)
 
 
 def render(rows: list[dict], markdown: bool) -> str:
@@ -332,10 +320,10 @@ def render(rows: list[dict], markdown: bool) -> str:
             continue
         if r["n_ok"] < r["n_seeds"]:
             lead[2] += f" ({r['n_ok']}/{r['n_seeds']} seeds; {r['error']})"
-        out.append(lead + [_fmt(r["l1_entry"], ".4f"), _fmt(r["oracle_ratio"], ".2f"),
-                           _fmt(r["acc"], ".3f"), _fmt(r["perplexity"], ".0f"),
-                           _fmt(r["c_npmi"], ".3f"), _fmt(r["seconds"], ".3g"),
-                           _fmt(r["time_ratio_tomotopy"], ".3g")])
+        out.append(lead + [fmt(r["l1_entry"], ".4f"), fmt(r["oracle_ratio"], ".2f"),
+                           fmt(r["acc"], ".3f"), fmt(r["perplexity"], ".0f"),
+                           fmt(r["c_npmi"], ".3f"), fmt(r["seconds"], ".3g"),
+                           fmt(r["time_ratio_tomotopy"], ".3g")])
     return format_table(header, out, markdown)
 
 
@@ -369,25 +357,7 @@ def _log(msg: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    command = "python benchmarks/real_text.py " + " ".join(sys.argv[1:] if argv is None
-                                                             else argv)
-    t0 = time.perf_counter()
-    records = run(args)
-    rows = summarize(records, args.methods)
-    total = time.perf_counter() - t0
-    machine = machine_description()
-    if args.markdown:
-        print(f"Machine: {machine}. Command: `{command.strip()}` ({total:.0f} s in all).\n")
-    else:
-        print(f"# {machine}\n# {command.strip()}  ({total:.0f} s)")
-    print(render(rows, args.markdown))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"machine": machine, "versions": package_versions(),
-                       "command": command.strip(), "seconds": total, "records": records,
-                       "summary": rows}, fh, indent=1)
-    return 0
+    return run_and_report("real_text.py", argv, parse_args(argv), run, summarize, render)
 
 
 if __name__ == "__main__":
