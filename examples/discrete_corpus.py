@@ -10,32 +10,21 @@ the anchor words (words that, by the solver's estimate, only one topic emits).
 Run:  python examples/discrete_corpus.py
 """
 import numpy as np
-from gensim.parsing.preprocessing import STOPWORDS
 from gensim.test.utils import datapath
-from gensim.utils import simple_preprocess
 
-from lls_topics import AnchorSolver, DomainCorpus, NMFSolver
+from lls_topics import AnchorSolver, NMFSolver
+from lls_topics.text import text_corpus
 
 N_TOPICS = 8
-MIN_COUNT = 5  # rare words carry no usable co-occurrence signal
-MAX_DOC_SHARE = 0.4
 
 with open(datapath("lee_background.cor"), encoding="utf-8", errors="replace") as fh:
     articles = [line for line in fh if line.strip()]
-docs = [[w for w in simple_preprocess(a) if w not in STOPWORDS] for a in articles]
-
-# one token per word occurrence, its domain is the article
-words = np.concatenate([np.asarray(d, dtype=str) for d in docs])
-domains = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
-vocab, tokens = np.unique(words, return_inverse=True)
-# words in over 40% of the articles ("said", "mr") are style, not topic (as gensim's
-# Dictionary.filter_extremes(no_above=...) would drop them)
-doc_freq = np.bincount(np.unique(domains * len(vocab) + tokens) % len(vocab),
-                       minlength=len(vocab))
-keep = (np.bincount(tokens, minlength=len(vocab)) >= MIN_COUNT)[tokens] & \
-    (doc_freq <= MAX_DOC_SHARE * len(docs))[tokens]
-vocab_kept, tokens_kept = np.unique(words[keep], return_inverse=True)
-corpus = DomainCorpus.from_tokens(tokens_kept, domains[keep], vocabulary=vocab_kept.tolist())
+# one domain per article; stop words removed; words in over 40% of the articles ("said",
+# "mr") are style, not topic, and words seen fewer than 5 times carry no usable
+# co-occurrence signal
+corpus = text_corpus(articles, no_below=1, no_above=0.4, keep_n=None, min_count=5,
+                     min_len=2)
+vocab_kept = corpus.vocabulary
 print(f"Lee corpus: {corpus.n_domains} articles (domains), {corpus.n_words} words, "
       f"{corpus.n_samples:g} tokens")
 
