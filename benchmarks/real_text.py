@@ -45,6 +45,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -339,6 +340,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--methods", default=",".join(ALL_METHODS),
                     help="comma-separated subset of " + ",".join(ALL_METHODS))
     ap.add_argument("--no-coherence", action="store_true", help="skip c_npmi")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                    help="run nothing: one table (and the acceptance checks) from the "
+                         "records of earlier --json runs")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
     ap.add_argument("--json", default=None, metavar="OUT", help="write raw results as JSON")
     args = ap.parse_args(argv)
@@ -356,8 +360,48 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def checks(rows: list[dict], method: str = "anchor") -> list[str]:
+    """Issue 16's acceptance, per (corpus, regime): L1(P) at most tomotopy's, fit time
+    at most 1/20 of tomotopy's (medians over seeds)."""
+    out = []
+    by = {(r["corpus"], r["regime"], r["method"]): r for r in rows}
+    for (corpus, regime, m), r in by.items():
+        tomo = by.get((corpus, regime, "tomotopy"))
+        if m != method or tomo is None or r.get("l1_entry") is None \
+                or tomo.get("l1_entry") is None:
+            continue
+        ratio = r["l1_entry"] / tomo["l1_entry"]
+        out.append(f"# {corpus} {regime} {m}: [{'x' if ratio <= 1 else ' '}] L1(P) <= "
+                   f"tomotopy's: {ratio:.2f}x")
+        t = r.get("time_ratio_tomotopy")
+        if t is not None:
+            out.append(f"# {corpus} {regime} {m}: [{'x' if t <= 0.05 else ' '}] fit time "
+                       f"<= 1/20 of tomotopy's: 1/{1 / t:.1f}")
+    return out
+
+
+def merge(paths: list[str], markdown: bool, methods: list[str] | None = None) -> int:
+    """Report the records of several ``--json`` runs (e.g. methods split between
+    processes) as one table; each run's ratios stay those measured within it."""
+    records = []
+    for path in paths:
+        with open(path) as fh:
+            records += json.load(fh)["records"]
+    if methods is None:
+        methods = list(dict.fromkeys(r["method"] for r in records))
+    rows = summarize(records, methods)
+    print(render(rows, markdown))
+    for m in ("anchor", "anchor-heldout"):
+        print("\n".join(checks(rows, m)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    return run_and_report("real_text.py", argv, parse_args(argv), run, summarize, render)
+    args = parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.markdown)
+    code = run_and_report("real_text.py", argv, args, run, summarize, render)
+    return code
 
 
 if __name__ == "__main__":
