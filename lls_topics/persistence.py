@@ -62,7 +62,7 @@ import scipy.sparse as sp
 from .solvers.registry import solver_classes
 
 __all__ = ["save_estimator", "load_estimator", "register_estimator", "FORMAT_VERSION",
-           "save_torch_state", "load_torch_state", "read_torch_state"]
+           "SaveLoadMixin", "save_torch_state", "load_torch_state", "read_torch_state"]
 
 #: Version of the on-disk layout written by :func:`save_estimator`.
 FORMAT_VERSION = 1
@@ -593,3 +593,44 @@ def load_estimator(path: str | os.PathLike, *, objects: dict[str, Any] | None = 
         or was written in a newer format version than this library reads.
     """
     return _load_from(Path(path), dict(objects or {}))
+
+
+class SaveLoadMixin:
+    """``save(path)`` / ``load(path)`` for every public estimator (see the module docs)."""
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save the estimator (fitted or not) to the directory ``path``: parameters and
+        scalars to JSON, arrays to ``.npz``, torch weights to ``.pt``; no pickle.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to write (replaced if it holds a saved model).
+        """
+        save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, objects: dict[str, Any] | None = None) -> Any:
+        """Load an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        objects : dict, optional
+            What the file cannot hold without pickle, e.g. ``{"model": MyNet()}`` for a
+            custom torch network (see :func:`load_estimator`).
+
+        Returns
+        -------
+        An instance of this class, predicting exactly as the saved one.
+
+        Raises
+        ------
+        ValueError
+            ``path`` holds another class, or is not a saved model.
+        """
+        est = load_estimator(path, objects=objects)
+        if not isinstance(est, cls):
+            raise ValueError(f"{os.fspath(path)!r} holds a {type(est).__name__}, not a "
+                             f"{cls.__name__}")
+        return est

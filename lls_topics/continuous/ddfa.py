@@ -26,11 +26,13 @@ from .._validation import (check_identifiable, check_int, check_random_state,
                            check_same_length)
 from ..corpus import DomainCorpus, encode_domains, map_domain_ids, row_lookup, sample_rows
 from ..metrics import align_labels, prior_l1
+from ..persistence import SaveLoadMixin
 from ..solvers.base import IdentifiabilityWarning, pooled_prior
 from ..solvers.registry import make_solver, solver_names
+from ..threads import N_JOBS, bounded_threads
 from .adjust import ADJUST_METHODS, adjust_posterior, label_posterior
 from .discretize import SPACES, Discretizer
-from .discriminator import DEVICE, DomainDiscriminator, check_inputs
+from .discriminator import DEVICE, DomainDiscriminator, batch_work, check_inputs
 from .distributed import DISTRIBUTED
 
 __all__ = ["DDFA", "domain_signal"]
@@ -105,7 +107,20 @@ def _take(X: Any, X_val: Any, n: int, pos: np.ndarray) -> Any:
     return Subset(src, pos.tolist())
 
 
-class DDFA(BaseEstimator):
+def _work(self: Any, *args: Any, **kwargs: Any) -> float | None:
+    """Thread sizing of a DDFA call: its discriminator's batch (see ``batch_work``)."""
+    disc = kwargs.get("discriminator") if "discriminator" in kwargs else (
+        args[0] if args and isinstance(args[0], DomainDiscriminator) else None)
+    if disc is None:
+        disc = getattr(self, "discriminator_", None) or self.discriminator or \
+            DomainDiscriminator()
+        X = args[0] if args else kwargs.get("X")
+    else:
+        X = args[1] if len(args) > 1 else kwargs.get("X")
+    return batch_work(disc, X)
+
+
+class DDFA(SaveLoadMixin, BaseEstimator):
     """Unsupervised label posteriors under latent label shift for continuous inputs.
 
     Parameters
@@ -163,6 +178,13 @@ class DDFA(BaseEstimator):
         solver; the same seed gives the same result on CPU.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Device of the default discriminator.
+    n_jobs : int or None, default=None
+        CPU threads (torch, BLAS, k-means) during :meth:`fit` and :meth:`predict_proba`,
+        bounded for the call and restored afterwards; the discriminator and the
+        clustering keep it unless they set their own. None: chosen from the size of
+        the discriminator's network (one thread for the default MLP on tabular
+        features: small batches gain nothing from more, and lose much when another
+        process holds a core); never more than the idle cores. -1: all cores.
     verbose : bool, default=True
         Show progress bars.
     distributed : {"auto", True, False}, default="auto"
@@ -251,8 +273,8 @@ class DDFA(BaseEstimator):
     def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
                  adjust: str = "kl", posterior: str = "auto", refine_rounds: Any = "auto",
-                 random_state: Any = None, device: Any = "auto", verbose: bool = True,
-                 distributed: Any = "auto") -> None:
+                 random_state: Any = None, device: Any = "auto", n_jobs: int | None = None,
+                 verbose: bool = True, distributed: Any = "auto") -> None:
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -264,6 +286,7 @@ class DDFA(BaseEstimator):
         self.refine_rounds = refine_rounds
         self.random_state = random_state
         self.device = device
+        self.n_jobs = n_jobs
         self.verbose = verbose
         self.distributed = distributed
 
@@ -279,6 +302,7 @@ class DDFA(BaseEstimator):
         "adjust": [Options(ADJUST_METHODS)],
         "posterior": [Options(_POSTERIORS)],
         "refine_rounds": [Options(("auto",)), Interval(Integral, 0, None)],
+        "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
         "device": DEVICE,
         "verbose": BOOL,
@@ -321,6 +345,7 @@ class DDFA(BaseEstimator):
         return disc
 
     # ---------------------------------------------------------------------- fit
+    @bounded_threads(_work)
     def fit(self, X: Any, domains: Any, X_val: Any = None, d_val: Any = None) -> "DDFA":
         """Fit the discriminator, the clustering and the topic solver.
 
@@ -391,6 +416,7 @@ class DDFA(BaseEstimator):
             self.__dict__.update(state)
         return self
 
+    @bounded_threads(_work)
     def fit_with_discriminator(self, discriminator: Any, X: Any, domains: Any,
                                X_val: Any = None, d_val: Any = None) -> "DDFA":
         """Fit with an already trained discriminator (reused as is, not cloned).
@@ -756,6 +782,7 @@ class DDFA(BaseEstimator):
             self.posterior_ = current["posterior"]
 
     # ------------------------------------------------------------------ predict
+    @bounded_threads(_work)
     def predict_proba(self, X: Any, domains: Any = None, *, out: Any = None) -> np.ndarray:
         """Label posteriors of new samples.
 

@@ -24,6 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._params import RANDOM_STATE, Interval, Options, validate_params
 from .._validation import check_features, check_random_state
+from ..persistence import SaveLoadMixin
+from ..threads import N_JOBS, bounded_threads
 
 __all__ = ["Discretizer", "SPACES", "METHODS"]
 
@@ -35,7 +37,16 @@ _MINIBATCH_ABOVE = 50000
 _LOG_FLOOR = 1e-6
 
 
-class Discretizer(BaseEstimator):
+def _work(self: Any, X: Any = None, proba: Any = None) -> float | None:
+    """Multiply-adds of one k-means pass: samples x clusters x dimensions."""
+    arrays = [a for a in (X, proba) if isinstance(a, np.ndarray)]
+    if not arrays:
+        return None
+    dims = sum(int(np.prod(a.shape[1:])) for a in arrays)
+    return float(len(arrays[0])) * dims * int(self.n_clusters)
+
+
+class Discretizer(SaveLoadMixin, BaseEstimator):
     """k-means clustering of samples into ``n_clusters`` discrete inputs.
 
     Parameters
@@ -52,6 +63,11 @@ class Discretizer(BaseEstimator):
         discriminator block.
     n_init : int, default=3
         k-means restarts.
+    n_jobs : int or None, default=None
+        Threads of k-means, bounded during :meth:`fit` and :meth:`predict`. None: one
+        per :data:`~lls_topics.threads.WORK_PER_THREAD` multiply-adds of a pass over
+        the data, at most the idle cores (an enclosing DDFA's ``n_jobs`` when set);
+        -1: all cores.
     random_state : int, Generator or None
 
     Attributes
@@ -73,12 +89,13 @@ class Discretizer(BaseEstimator):
 
     def __init__(self, n_clusters: int, *, method: str = "kmeans",
                  space: str = "discriminator", feature_weight: float = 1.0, n_init: int = 3,
-                 random_state: Any = None):
+                 n_jobs: int | None = None, random_state: Any = None):
         self.n_clusters = n_clusters
         self.method = method
         self.space = space
         self.feature_weight = feature_weight
         self.n_init = n_init
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     _param_constraints = {
@@ -87,6 +104,7 @@ class Discretizer(BaseEstimator):
         "space": [Options(SPACES)],
         "feature_weight": [Interval(Real, 0, None, closed="neither")],
         "n_init": [Interval(Integral, 1, None)],
+        "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
     }
 
@@ -120,6 +138,7 @@ class Discretizer(BaseEstimator):
         Ls = (np.log(np.maximum(L, _LOG_FLOOR)) - self.logp_mean_) / self.logp_scale_
         return np.hstack([np.sqrt(float(self.feature_weight)) * Fs, Ls])
 
+    @bounded_threads(_work)
     def fit(self, X: Any = None, proba: Any = None) -> "Discretizer":
         """Fit k-means in the chosen space.
 
@@ -178,6 +197,7 @@ class Discretizer(BaseEstimator):
                              f"{self.n_features_in_} as at fit")
         return Z
 
+    @bounded_threads(_work)
     def predict(self, X: Any = None, proba: Any = None) -> np.ndarray:
         """Cluster id of each sample, shape (n_samples,), in ``[0, n_clusters)``."""
         return self.kmeans_.predict(self.transform(X, proba)).astype(np.int64)

@@ -19,9 +19,11 @@ from .._params import (BOOL, RANDOM_STATE, Interval, LazyInstanceOf, Options, ch
                        validate_params)
 from .._validation import check_features, check_random_state, check_same_length
 from ..corpus import encode_domains, map_domain_ids, row_lookup
+from ..persistence import SaveLoadMixin
+from ..threads import N_JOBS, bounded_threads
 from .distributed import DISTRIBUTED
 
-__all__ = ["DomainDiscriminator", "check_inputs", "resolve_device"]
+__all__ = ["DomainDiscriminator", "check_inputs", "resolve_device", "batch_work"]
 
 
 #: what a ``device`` parameter may be (its value is checked by :func:`resolve_device`)
@@ -72,7 +74,28 @@ def check_inputs(X: Any, name: str = "X") -> Any:
     return check_features(X, name)
 
 
-class DomainDiscriminator(BaseEstimator):
+def batch_work(discriminator: Any, X: Any) -> float | None:
+    """Multiply-adds of one forward pass over a batch: the network's weights (or, before
+    fit with the default MLP, its layer widths for ``X``) times ``batch_size``; None
+    when unknown. Sets the default thread count (:mod:`lls_topics.threads`)."""
+    model = getattr(discriminator, "model_", None)
+    if model is None:
+        model = discriminator.model
+    if model is not None:
+        return float(sum(p.numel() for p in model.parameters())) * discriminator.batch_size
+    if X is None:
+        return None
+    hidden = discriminator.hidden
+    widths = [DomainDiscriminator._n_features(X)] + list(
+        hidden if isinstance(hidden, (tuple, list)) else (hidden,))
+    return float(sum(a * b for a, b in zip(widths, widths[1:]))) * discriminator.batch_size
+
+
+def _work(self: Any, X: Any = None, *args: Any, **kwargs: Any) -> float | None:
+    return batch_work(self, X)
+
+
+class DomainDiscriminator(SaveLoadMixin, BaseEstimator):
     """Classifier of the domain of each sample, p(d|x), trained with torch.
 
     Parameters
@@ -103,6 +126,11 @@ class DomainDiscriminator(BaseEstimator):
         Fit a temperature on the validation split so that ``predict_proba`` is
         calibrated (the adjust step of DDFA relies on calibrated p(d|x)).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+    n_jobs : int or None, default=None
+        CPU threads for training and prediction (torch and BLAS; bounded during the
+        call and restored afterwards). None: chosen from the network's size (one
+        thread for small networks such as the default MLP on tabular features, never
+        more than the idle cores; see :mod:`lls_topics.threads`); -1: all cores.
     random_state : int, Generator or None
         Seeds weight initialization (default MLP), dropout, the validation split and
         batch order through ``torch.Generator`` objects; CPU results are deterministic
@@ -152,8 +180,8 @@ class DomainDiscriminator(BaseEstimator):
                  epochs: int = 100, lr: float = 1e-3, batch_size: int = 128,
                  weight_decay: float = 1e-4, validation_fraction: float = 0.2,
                  patience: int = 10, dropout: float = 0.1, calibrate: bool = True,
-                 device: Any = "auto", random_state: Any = None, verbose: bool = True,
-                 distributed: Any = "auto"):
+                 device: Any = "auto", n_jobs: int | None = None, random_state: Any = None,
+                 verbose: bool = True, distributed: Any = "auto"):
         self.model = model
         self.hidden = hidden
         self.epochs = epochs
@@ -165,6 +193,7 @@ class DomainDiscriminator(BaseEstimator):
         self.dropout = dropout
         self.calibrate = calibrate
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.distributed = distributed
@@ -182,6 +211,7 @@ class DomainDiscriminator(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "calibrate": BOOL,
         "device": DEVICE,
+        "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
         "verbose": BOOL,
         "distributed": [Options(DISTRIBUTED)],
@@ -194,6 +224,7 @@ class DomainDiscriminator(BaseEstimator):
                 check_param(h, "each entry of hidden", [Interval(Integral, 1, None)])
 
     # ---------------------------------------------------------------------- fit
+    @bounded_threads(_work)
     def fit(self, X: Any, domains: Any, X_val: Any = None, d_val: Any = None
             ) -> "DomainDiscriminator":
         """Train the network to predict each sample's domain.
@@ -464,6 +495,7 @@ class DomainDiscriminator(BaseEstimator):
             self.model_.to(dev)
 
     # ------------------------------------------------------------------ predict
+    @bounded_threads(_work)
     def decision_function(self, X: Any) -> np.ndarray:
         """Calibrated logits (divided by ``temperature_``), shape (n_samples, n_classes)."""
         return self._logits_source(self.batch_source(X)) / self.temperature_

@@ -20,6 +20,7 @@ from .._simplex import normalize_rows
 from .._validation import (check_count_matrix, check_identifiable, check_int,
                            check_random_state, check_tokens)
 from ..corpus import DomainCorpus, row_lookup, sample_rows
+from ..persistence import SaveLoadMixin
 from .em import CountData, fit_domain_topic, log_likelihood
 
 __all__ = ["BaseTopicSolver", "IdentifiabilityWarning", "prepare_counts", "pooled_prior"]
@@ -81,7 +82,7 @@ def prepare_counts(X: Any, n_topics: int, *, name: str = "X"
     return counts, ids, vocab
 
 
-class BaseTopicSolver(BaseEstimator):
+class BaseTopicSolver(SaveLoadMixin, BaseEstimator):
     """Shared behaviour of :class:`AnchorSolver`, :class:`NMFSolver`, :class:`LDASolver`.
 
     Fitted attributes
@@ -286,23 +287,6 @@ class BaseTopicSolver(BaseEstimator):
                              f" (the fitted domains and inputs), got {counts.shape}")
         return log_likelihood(CountData(counts), self.domain_topic_, self.topic_word_) / \
             float(counts.sum())
-
-    # -- persistence -------------------------------------------------------------------
-    def save(self, path: Any) -> None:
-        """Save the fitted estimator: arrays to ``.npz``, parameters to JSON (no pickle)."""
-        from ..persistence import save_estimator
-
-        save_estimator(self, path)
-
-    @classmethod
-    def load(cls, path: Any) -> "BaseTopicSolver":
-        """Load an estimator written by :meth:`save`."""
-        from ..persistence import load_estimator
-
-        est = load_estimator(path)
-        if not isinstance(est, cls):
-            raise ValueError(f"{path} holds a {type(est).__name__}, not a {cls.__name__}")
-        return est
 
 
 def _clean_rows(X: np.ndarray, name: str) -> np.ndarray:
