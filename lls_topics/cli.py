@@ -15,6 +15,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -24,7 +25,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .io import (FORMATS, anchor_lists, detect_format, format_table, jsonable, load_array,
-                 one_line, read_discrete, require_file, write_anchors, write_matrix_csv,
+                 one_line, read_discrete, require_file, shared_top_words, write_anchors,
+                 write_matrix_csv,
                  write_top)
 from .solvers.registry import make_solver, solver_names
 
@@ -65,15 +67,68 @@ def _check_topics(k: int, n_domains: int) -> None:
                        "LLS needs at least as many domains as labels")
 
 
-def _prepare_out(path: str) -> Path:
+def _int_option(minimum: int) -> Any:
+    """An argparse type: an int of at least ``minimum`` (a usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+#: what each command writes into --out (files, and the saved model's folder)
+OUTPUTS = {
+    "fit": ("domain_topic.csv", "topic_word.csv", "top_words.csv", "top_words.txt",
+            "anchors.txt", "summary.json", "model"),
+    "fit-continuous": ("domain_topic.csv", "topic_word.csv", "top_clusters.csv",
+                       "top_clusters.txt", "top_samples.csv", "anchors.txt", "posterior.csv",
+                       "summary.json", "model"),
+}
+
+
+def _check_out(path: str, overwrite: bool) -> None:
+    """Reject an --out that cannot take this run's outputs, before any work is done: a
+    file, or a folder that already holds files (unless ``overwrite``)."""
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {path!r} exists and is not a directory")
+    if out.is_dir() and not overwrite:
+        held = sorted(p.name for p in out.iterdir())
+        if held:
+            shown = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+            raise CLIError(f"--out {path!r} already holds files ({shown}); pass --overwrite "
+                           "to replace this command's outputs there, or choose another folder")
+
+
+def _prepare_out(path: str, command: str) -> Path:
+    """Create --out and remove what an earlier run of ``command`` wrote there, so that
+    no stale output (an old anchors.txt) is mixed with this run's."""
+    out = Path(path)
+    _check_out(path, overwrite=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUTS[command]:
+            old = out / name
+            if old.is_dir() and not old.is_symlink():
+                shutil.rmtree(old)
+            elif old.exists() or old.is_symlink():
+                old.unlink()
     except OSError as exc:
-        raise CLIError(f"cannot create --out {path!r}: {exc.strerror}") from None
+        raise CLIError(f"cannot prepare --out {path!r}: {exc.strerror}") from None
     return out
+
+
+def _written(out: Path, command: str) -> list[str]:
+    """This run's outputs in ``out`` (other files there are not ours to list)."""
+    return sorted(name for name in OUTPUTS[command] if (out / name).exists()
+                  or name == "summary.json")
 
 
 def _summary(out: Path, payload: dict) -> None:
@@ -146,6 +201,7 @@ def cmd_select_k(args: argparse.Namespace) -> int:
 def cmd_fit(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
     _check_report_path(args.report)
+    _check_out(args.out, args.overwrite)
     t0 = time.perf_counter()
     if args.chunksize is not None and args.chunksize < 1:
         raise CLIError(f"--chunksize must be >= 1, got {args.chunksize}")
@@ -182,7 +238,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     log(f"fitted in {t_fit:.2f} s{' (with the bootstrap)' if boot else ''}; "
         f"log-likelihood per sample {solver.log_likelihood_:.4f}")
 
-    out = _prepare_out(args.out)
+    out = _prepare_out(args.out, "fit")
     vocab = corpus.vocabulary
     P = np.asarray(solver.domain_topic_)
     A = np.asarray(solver.topic_word_)
@@ -198,7 +254,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if anchors is not None:
         write_anchors(out, anchors, vocab)
     model_dir = _save_model(solver, out, log)
-    files = sorted([p.name for p in out.iterdir()] + ["summary.json"])
+    files = _written(out, "fit")
     _summary(out, {
         "command": "fit", "input": str(args.input), "format": args.format or
         detect_format(Path(args.input)), "solver": args.solver,
@@ -217,6 +273,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if not args.quiet:
         for y, words in enumerate(tops):
             print(f"label {y}: {' '.join(words[:10])}")
+    shared = shared_top_words(tops)
+    if shared:
+        print(f"hint: every label's top words include {' '.join(shared[:8])}: words frequent "
+              "in every domain dominate the labels; remove them before fitting (stop words, "
+              "or words found in most domains)", file=sys.stderr)
     print(f"wrote {', '.join(files)} to {out}")
     return 0
 
@@ -254,8 +315,6 @@ def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose
     if getattr(args, "clusters", None):
         kwargs["n_clusters"] = args.clusters
     if getattr(args, "refine_rounds", None) is not None:
-        if args.refine_rounds < 0:
-            raise CLIError(f"--refine-rounds must be >= 0, got {args.refine_rounds}")
         kwargs["refine_rounds"] = args.refine_rounds
     if getattr(args, "epochs", None):
         from .continuous.discriminator import DomainDiscriminator
@@ -269,6 +328,7 @@ def _make_ddfa(k: int, solver: str, args: argparse.Namespace, seed: int, verbose
 def cmd_fit_continuous(args: argparse.Namespace) -> int:
     log = _Log(args.quiet)
     _check_report_path(args.report)
+    _check_out(args.out, args.overwrite)
     X = load_array(args.features, "features file", mmap=args.mmap)
     d = load_array(args.domains, "domains file", one_d=True)
     if X.ndim == 1:
@@ -301,7 +361,7 @@ def cmd_fit_continuous(args: argparse.Namespace) -> int:
     t_pred = time.perf_counter() - t2
     log(f"fitted in {t_fit:.1f} s")
 
-    out = _prepare_out(args.out)
+    out = _prepare_out(args.out, "fit-continuous")
     P = np.asarray(ddfa.domain_topic_)
     C = np.asarray(ddfa.cluster_topic_)
     ids = getattr(ddfa, "domain_ids_", np.unique(d))
@@ -326,7 +386,7 @@ def cmd_fit_continuous(args: argparse.Namespace) -> int:
         for i in range(len(post)):
             w.writerow([i, d[i]] + [f"{v:.6g}" for v in post[i]])
     model_dir = _save_model(ddfa, out, log)
-    files = sorted([p.name for p in out.iterdir()] + ["summary.json"])
+    files = _written(out, "fit-continuous")
     _summary(out, {
         "command": "fit-continuous", "features": str(args.features),
         "domains": str(args.domains), "solver": args.solver,
@@ -423,10 +483,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            f"{', '.join(SOLVERS)}")
     truth = None
     if args.input is not None:
-        data = read_discrete(args.input, args.format, vocab=args.vocab, log=log)
-        label = args.input
         if args.topics is None:
             raise CLIError("--topics is required when comparing on a file")
+        data = read_discrete(args.input, args.format, vocab=args.vocab, log=log)
+        label = args.input
         _check_topics(args.topics, int(np.count_nonzero(data.domain_sizes)))
     else:
         name = args.problem or "small-a3"
@@ -498,7 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        p.add_argument("--seed", type=_int_option(0), default=0,
+                       help="random seed (default 0)")
         p.add_argument("-q", "--quiet", action="store_true",
                        help="no progress messages or bars")
         p.add_argument("--debug", action="store_true",
@@ -513,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="topic solver inside DDFA (default anchor)")
     p.add_argument("--plot", metavar="OUT.png", help="also save a figure: true vs recovered "
                    "p_d(y) and the p(d|x) simplex")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=_int_option(1), default=None,
                    help="discriminator epochs (default: the demo's setting)")
     p.add_argument("--no-reference", action="store_true",
                    help="skip the reference DDFA pipeline")
@@ -533,15 +594,19 @@ def build_parser() -> argparse.ArgumentParser:
                        "(p(x|y), one row per input), top_words.csv/.txt, anchors.txt (anchor "
                        "solver), summary.json and the saved model (model/).")
     p.add_argument("input", help="input file or directory")
-    p.add_argument("-k", "--topics", type=int, required=True, help="number of labels k")
+    p.add_argument("-k", "--topics", type=_int_option(1), required=True,
+                   help="number of labels k")
     p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
                    help="topic solver (default anchor)")
     p.add_argument("--format", choices=list(FORMATS), help=fmt_help)
     p.add_argument("--out", default="lls_out", help="output directory (default lls_out)")
-    p.add_argument("--top", type=int, default=10, help="top inputs listed per label")
+    p.add_argument("--overwrite", action="store_true", help="write into an --out folder "
+                   "that already holds files, replacing this command's earlier outputs")
+    p.add_argument("--top", type=_int_option(1), default=10,
+                   help="top inputs listed per label")
     p.add_argument("--vocab", help="vocabulary for count-matrix inputs: one word per line, "
                    "or a gensim Dictionary.save_as_text file")
-    p.add_argument("--min-count", type=int, default=1,
+    p.add_argument("--min-count", type=_int_option(1), default=1,
                    help="textdir: drop words seen fewer times (default 1)")
     p.add_argument("--keep-stopwords", action="store_true",
                    help="textdir: keep gensim's English stop words")
@@ -598,17 +663,22 @@ def build_parser() -> argparse.ArgumentParser:
                    "sample; a header row is skipped)")
     p.add_argument("domains", help="domain ids, one per row: .npy, .npz or a one-column "
                    "text/CSV file")
-    p.add_argument("-k", "--topics", type=int, required=True, help="number of labels k")
+    p.add_argument("-k", "--topics", type=_int_option(1), required=True,
+                   help="number of labels k")
     p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
                    help="topic solver (default anchor)")
-    p.add_argument("--clusters", type=int, help="vocabulary size (default: DDFA's)")
-    p.add_argument("--epochs", type=int, help="discriminator epochs (default: DDFA's)")
-    p.add_argument("--refine-rounds", type=int, default=None, metavar="N",
+    p.add_argument("--clusters", type=_int_option(1), help="vocabulary size (default: DDFA's)")
+    p.add_argument("--epochs", type=_int_option(1),
+                   help="discriminator epochs (default: DDFA's)")
+    p.add_argument("--refine-rounds", type=_int_option(0), default=None, metavar="N",
                    help="exactly N label-network refinement rounds (0: none; default: "
                    "DDFA's 'auto', rounds kept only when they predict held-out domains "
                    "better, within half the discriminator's epochs)")
     p.add_argument("--out", default="lls_out", help="output directory (default lls_out)")
-    p.add_argument("--top", type=int, default=10, help="top clusters and rows per label")
+    p.add_argument("--overwrite", action="store_true", help="write into an --out folder "
+                   "that already holds files, replacing this command's earlier outputs")
+    p.add_argument("--top", type=_int_option(1), default=10,
+                   help="top clusters and rows per label")
     p.add_argument("--mmap", action="store_true",
                    help="read .npy features as a memory map: DDFA then streams them in chunks "
                    "(for features larger than memory)")
@@ -643,12 +713,14 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("input", nargs="?", help="discrete data file or directory (as for fit)")
     src.add_argument("--problem", help="a planted problem of the benchmark grid: " +
                      ", ".join(_setting_names()) + " (default small-a3)")
-    p.add_argument("-k", "--topics", type=int, help="number of labels (required with a file)")
+    p.add_argument("-k", "--topics", type=_int_option(1),
+                   help="number of labels (required with a file)")
     p.add_argument("--solvers", default="anchor,nmf,lda",
                    help="comma-separated solvers (default anchor,nmf,lda)")
     p.add_argument("--format", choices=list(FORMATS), help=fmt_help)
     p.add_argument("--vocab", help="vocabulary for count-matrix inputs")
-    p.add_argument("--n-per-domain", type=int, help="planted problem: samples per domain")
+    p.add_argument("--n-per-domain", type=_int_option(1),
+                   help="planted problem: samples per domain")
     p.add_argument("--plot", metavar="OUT.png", help="also save a bar chart of error and time")
     common(p)
     p.set_defaults(func=cmd_compare)

@@ -16,8 +16,8 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["FORMATS", "detect_format", "read_discrete", "read_discrete_dask", "text_files",
-           "read_vocab", "load_array", "format_table", "jsonable", "write_matrix_csv", "write_top", "write_anchors",
-           "anchor_lists", "one_line"]
+           "read_vocab", "load_array", "format_table", "jsonable", "write_matrix_csv",
+           "write_top", "write_anchors", "anchor_lists", "one_line", "shared_top_words"]
 
 #: ``--format`` names of discrete inputs and the file suffixes that select them
 FORMATS = {"csv": (".csv",), "tsv": (".tsv", ".tab"), "mtx": (".mtx",),
@@ -98,7 +98,15 @@ def read_vocab(path: str | None, n_words: int) -> list | None:
     if path is None:
         return None
     p = require_file(path, "vocabulary file")
-    lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
+    if p.is_dir():
+        raise ValueError(f"vocabulary file {path!r} is a directory")
+    raw = p.read_bytes()
+    # a gensim Dictionary.save() file is a pickle (protocol 2+ starts with 0x80)
+    if raw[:1] == b"\x80" or b"\x00" in raw[:4096]:
+        raise ValueError(f"vocabulary file {path!r} is binary (a gensim Dictionary.save() "
+                         "file?); write it as text with dictionary.save_as_text('vocab.txt') "
+                         "and pass that file")
+    lines = raw.decode("utf-8", errors="replace").splitlines()
     parts = [ln.split("\t") for ln in lines if ln.strip()]
     if parts and all(len(x) == 3 and x[0].strip().isdigit() for x in parts[1:]) and \
             len(parts[0]) == 1 and parts[0][0].strip().isdigit():
@@ -285,6 +293,10 @@ def read_discrete(path: str, fmt: str | None = None, *, vocab: str | None = None
     fmt = fmt or detect_format(p)
     if fmt not in FORMATS:
         raise ValueError(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if vocab is not None and fmt in ("csv", "tsv", "textdir"):
+        raise ValueError(f"--vocab applies to count matrices (mtx, npz, mmcorpus); a "
+                         f"{'text folder' if fmt == 'textdir' else 'token table'} names its "
+                         "words itself: drop --vocab, or write the words in the token column")
     if fmt == "textdir":
         if not p.is_dir():
             raise ValueError(f"--format textdir needs a directory, got the file {path!r}")
@@ -395,6 +407,19 @@ def read_npz_counts(p: Path) -> Any:
                 return npz[key]
     raise ValueError(f"{str(p)!r} holds arrays {sorted(keys)}; expected a scipy.sparse.save_npz "
                    "file or a single (domains x inputs) array")
+
+
+def shared_top_words(tops: Sequence[Sequence[str]], n: int = 10) -> list[str]:
+    """The words among the first ``n`` of every label's list, when they make up at least
+    half of them (the labels then say the same thing, usually because very frequent
+    words were kept); otherwise an empty list. Fewer than two labels: empty."""
+    if len(tops) < 2:
+        return []
+    heads = [list(t[:n]) for t in tops]
+    common = set(heads[0]).intersection(*map(set, heads[1:]))
+    if not common or 2 * len(common) < min(len(h) for h in heads):
+        return []
+    return [w for w in heads[0] if w in common]
 
 
 def one_line(exc: BaseException) -> str:

@@ -198,7 +198,7 @@ def test_fit_continuous_writes_files(tmp_path, capsys):
     # CSV features too; a length mismatch is an input error
     np.savetxt(tmp_path / "X.csv", X, delimiter=",", header="a,b", comments="")
     code, _, err = _run(["fit-continuous", str(tmp_path / "X.csv"), str(tmp_path / "d.txt"),
-                         "-k", "5", "--out", str(out), "-q"], capsys)
+                         "-k", "5", "--out", str(out), "-q", "--overwrite"], capsys)
     assert code == 2 and "larger than the number of domains" in err
     np.save(tmp_path / "d_short.npy", d[:-3])
     code, _, err = _run(["fit-continuous", str(tmp_path / "X.npy"),

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
 from .._simplex import simplex_least_squares
-from .anchors import find_anchors, recover_topics, word_profiles
+from .anchors import find_anchors, label_anchors, recover_topics, word_profiles
 from .em import CountData, em_fit, fit_domain_topic, vb_fit
 from .base import BaseTopicSolver
 
@@ -122,7 +122,14 @@ class AnchorSolver(BaseTopicSolver):
     domain_topic_ : ndarray of shape (n_domains, n_topics)
         p_d(y); rows sum to 1.
     anchors_ : ndarray of int, shape (n_topics,)
-        The anchor input of each label (label ``y`` is anchored by ``anchors_[y]``).
+        The anchor input of each label in the final fit (label ``y`` is anchored by
+        ``anchors_[y]``): the confident input whose p(y|x) is the largest among those
+        whose most probable label is ``y`` (see
+        :func:`~lls_topics.solvers.anchors.label_anchors`). The refinement may move a
+        label away from the input that anchored it at the start, so these can differ
+        from ``initial_anchors_``.
+    initial_anchors_ : ndarray of int, shape (n_topics,)
+        The inputs found by successive projection, before the refinement.
     anchor_residuals_ : ndarray of shape (n_topics,)
         Residual norm at each anchor pick; a sharp drop after the true number of
         labels is a diagnostic for choosing ``n_topics``.
@@ -144,7 +151,8 @@ class AnchorSolver(BaseTopicSolver):
     (20, 5)
     """
 
-    _fitted_arrays = BaseTopicSolver._fitted_arrays + ("anchors_", "anchor_residuals_")
+    _fitted_arrays = BaseTopicSolver._fitted_arrays + ("anchors_", "initial_anchors_",
+                                                       "anchor_residuals_")
     _param_constraints = {
         "n_topics": N_TOPICS,
         "space": [Options({"profile", "cooccurrence"})],
@@ -193,6 +201,16 @@ class AnchorSolver(BaseTopicSolver):
         self.priors = priors
         self.accelerate = accelerate
         self.random_state = random_state
+
+    def _set_fitted(self, counts: sp.csr_matrix, ids: np.ndarray, vocab: list | None,
+                    P: np.ndarray, A: np.ndarray) -> None:
+        super()._set_fitted(counts, ids, vocab, P, A)
+        # name each final label's anchor from the final fit, so that anchors_[y] is an
+        # input of label y even where the refinement moved the labels
+        self.initial_anchors_ = np.asarray(self.anchors_, dtype=np.int64)
+        self.anchors_ = label_anchors(self.topic_word_, self.pooled_prior(),
+                                      np.asarray(counts.sum(axis=0)).ravel(),
+                                      min_count=self.min_count)
 
     def _fit_counts(self, counts: sp.csr_matrix, rng: np.random.Generator
                     ) -> tuple[np.ndarray, np.ndarray]:

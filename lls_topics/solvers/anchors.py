@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from .._simplex import normalize_rows, simplex_least_squares
 from .._validation import check_count_matrix, check_int
 
-__all__ = ["word_profiles", "find_anchors", "recover_topics", "simplex_kl_regression",
+__all__ = ["label_anchors", "word_profiles", "find_anchors", "recover_topics", "simplex_kl_regression",
            "topics_from_coefficients"]
 
 
@@ -368,6 +368,55 @@ def recover_topics(counts: Any, anchors: Any, *, loss: str = "l2", backend: str 
 
 # interior-point defaults stop ~1e-4 short of the boundary, where anchors sit
 _TIGHT = dict(tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
+
+
+def label_anchors(topic_word: np.ndarray, prior: np.ndarray, word_counts: np.ndarray, *,
+                  min_count: float | None = None) -> np.ndarray:
+    """The anchor of each label in a final fit: the confident input most specific to it.
+
+    After refinement, labels may drift from the inputs that anchored them at the start;
+    this names, for every label ``y``, the input ``x`` with the largest
+    ``p(y|x) ∝ p(x|y) p(y)`` among the inputs seen at least ``min_count`` times whose
+    most probable label is ``y``. Without such an input, the condition on the count is
+    dropped, then the one on the most probable label (no input then names ``y``).
+
+    Parameters
+    ----------
+    topic_word : ndarray of shape (n_topics, n_words)
+        p(x|y).
+    prior : ndarray of shape (n_topics,)
+        p(y), e.g. the pooled label mix.
+    word_counts : ndarray of shape (n_words,)
+        Times each input was seen.
+    min_count : float, optional
+        Default: 5, or 0.1% of the samples per label if larger (as in
+        :func:`find_anchors`).
+
+    Returns
+    -------
+    ndarray of int, shape (n_topics,)
+    """
+    A = np.asarray(topic_word, dtype=np.float64)
+    k = A.shape[0]
+    n_x = np.asarray(word_counts, dtype=np.float64).ravel()
+    if min_count is None:
+        min_count = max(5.0, 1e-3 * n_x.sum() / k)
+    joint = A * np.asarray(prior, dtype=np.float64)[:, None]
+    total = joint.sum(axis=0)
+    post = np.divide(joint, total, out=np.zeros_like(joint), where=total > 0)  # p(y|x)
+    best = np.argmax(post, axis=0)
+    confident = n_x >= min_count
+    out = np.empty(k, dtype=np.int64)
+    for y in range(k):  # k passes over V: labels are few
+        score = post[y]
+        for allowed in (confident & (best == y), best == y, total > 0):
+            if allowed.any():
+                # ties (several inputs only label y emits): the most often seen
+                out[y] = int(np.lexsort((-n_x, -np.where(allowed, score, -1.0)))[0])
+                break
+        else:
+            out[y] = int(np.argmax(A[y]))
+    return out
 
 
 def _recover_cvxpy(Q: sp.csr_matrix, B: np.ndarray, loss: str) -> np.ndarray:
