@@ -38,6 +38,18 @@ N_JOBS = [None, Interval(Integral, 1, None), Interval(Integral, None, -1)]
 
 # the count in force in the enclosing limit_threads, and whether the user asked for it
 _ACTIVE: contextvars.ContextVar = contextvars.ContextVar("lls_topics_threads", default=None)
+# threadpoolctl's scan of the loaded libraries costs tens of milliseconds: rescan only
+# when modules were imported since (a new one may have loaded a BLAS or OpenMP)
+_CONTROLLER: list = [None, -1]
+
+
+def _controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER[0] is None or _CONTROLLER[1] != len(sys.modules):
+        _CONTROLLER[0] = ThreadpoolController()
+        _CONTROLLER[1] = len(sys.modules)
+    return _CONTROLLER[0]
 
 
 def available_cores() -> int:
@@ -105,15 +117,13 @@ def limit_threads(n_jobs: Any = None, work: float | None = None) -> Iterator[int
         n, explicit = outer[0], True
     else:
         n, explicit = resolve_n_jobs(n_jobs, work), n_jobs is not None
-    from threadpoolctl import threadpool_limits
-
     torch = sys.modules.get("torch")  # never import torch just to set its threads
     old_torch = torch.get_num_threads() if torch is not None else None
     token = _ACTIVE.set((n, explicit))
     try:
         if torch is not None:
             torch.set_num_threads(n)
-        with threadpool_limits(limits=n):
+        with _controller().limit(limits=n):
             yield n
     finally:
         _ACTIVE.reset(token)
