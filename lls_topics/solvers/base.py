@@ -115,6 +115,17 @@ class BaseTopicSolver(SaveLoadMixin, BaseEstimator):
         raise NotImplementedError
 
     # -- sklearn API ---------------------------------------------------------------
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn >= 1.6 tags: a transformer of non-negative (domains x inputs)
+        counts, dense or sparse."""
+        tags = super().__sklearn_tags__()
+        from sklearn.utils import TransformerTags
+
+        tags.transformer_tags = TransformerTags()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        return tags
+
     def fit(self, X: Any, y: Any = None) -> "BaseTopicSolver":
         """Factorize the domain-by-input counts.
 
@@ -149,6 +160,7 @@ class BaseTopicSolver(SaveLoadMixin, BaseEstimator):
         self.domain_ids_ = np.asarray(ids)
         self.domain_sizes_ = np.asarray(counts.sum(axis=1)).ravel()
         self.n_words_ = counts.shape[1]
+        self.n_features_in_ = counts.shape[1]
         self.vocabulary_ = vocab
         total = float(self.domain_sizes_.sum())
         self.log_likelihood_ = log_likelihood(counts, P, A) / total
