@@ -508,11 +508,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table, fitted = compare(data, **kwargs)
     rows = [dict(r) for r in (table.to_dict("records") if hasattr(table, "to_dict")
                               else table)]
-    print(format_table(rows))
+    # a column no row has a value for (errors without a truth, say) is noise
+    columns = [c for c in dict.fromkeys(k for r in rows for k in r)
+               if any(_has_value(r.get(c)) for r in rows)]
+    print(format_table(rows, columns))
     if args.plot:
         written = _save_compare_plot(rows, fitted, truth, args.plot)
         print(f"wrote {', '.join(written)}")
     return 0
+
+
+def _has_value(v: Any) -> bool:
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isfinite(v))
+    return v is not None and np.isscalar(v)
 
 
 def _save_compare_plot(rows: list[dict], fitted: dict, truth: Any, path: str) -> list[str]:

@@ -69,7 +69,8 @@ def plot_domain_topics(true: Any, estimated: Any, *, domain_ids: Sequence[Any] |
 
     The estimated labels are permuted by :func:`lls_topics.metrics.align_labels` (the
     Hungarian matching that minimizes the L1 error), so matching columns are the same
-    label. The L1 error after alignment is shown in the figure title.
+    label. The L1 error per entry after alignment (``prior_l1(..., per_entry=True)``)
+    is shown in the figure title.
 
     Parameters
     ----------
@@ -102,7 +103,9 @@ def plot_domain_topics(true: Any, estimated: Any, *, domain_ids: Sequence[Any] |
         perm = align_labels(A, B)
         rest = np.setdiff1d(np.arange(B.shape[1]), perm)  # extra estimated labels last
         B = B[:, np.concatenate([perm, rest]).astype(np.int64)]
-        suptitle = f"L1 error after alignment: {np.abs(A - B[:, :A.shape[1]]).sum():.3g}"
+        # per entry, as the demo's and the comparison's tables report it
+        suptitle = (f"L1 error per entry after alignment: "
+                    f"{np.abs(A - B[:, :A.shape[1]]).mean():.3g}")
         panels.append((A, titles[0]))
     panels.append((B, titles[1] if true is not None else "$p_d(y)$"))
     if axes is None:
@@ -290,8 +293,15 @@ def plot_simplex(p_d_given_x: Any, anchors: Any = None, *, labels: Any = None,
             ax.plot(vxy[:, 0], vxy[:, 1], color="black", lw=1.2, ls="--")
         ax.scatter(vxy[:, 0], vxy[:, 1], marker="*", s=220, color="black",
                    edgecolors="white", linewidths=0.8, zorder=5, label="label vertices")
-        for i, (vx, vy) in enumerate(vxy):
-            ax.annotate(str(i), (vx, vy), textcoords="offset points", xytext=(7, 5),
+        # each label points away from the vertices' center, so that neighbouring
+        # vertices' labels go to different sides instead of onto each other
+        away = vxy - vxy.mean(axis=0)
+        norm = np.linalg.norm(away, axis=1, keepdims=True)
+        away = np.divide(away, norm, out=np.tile([[0.7, 0.7]], (len(vxy), 1)),
+                         where=norm > 0)
+        for i, ((vx, vy), (ux, uy)) in enumerate(zip(vxy, away)):
+            ax.annotate(str(i), (vx, vy), textcoords="offset points",
+                        xytext=(13 * ux, 13 * uy), ha="center", va="center",
                         fontsize=10, weight="bold")
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xticks([])
@@ -403,8 +413,12 @@ def plot_comparison(table: Any, *, metrics: Sequence[str] | None = None,
         if key == "fit_seconds" and log_time and ok.any() and np.all(vals[ok] > 0):
             ax.set_xscale("log")
             ax.set_xlim(0.5 * vals[ok].min(), 3 * vals[ok].max())
-        elif ok.any() and np.nanmin(vals) >= 0:
-            ax.set_xlim(0, 1.3 * np.nanmax(vals) if np.nanmax(vals) > 0 else 1)
+        elif ok.any():
+            # room beyond the longest bar for its value label, on the side it points to:
+            # negative bars (log-likelihoods) put their labels left of their ends
+            lo, hi = min(float(vals[ok].min()), 0.0), max(float(vals[ok].max()), 0.0)
+            span = (hi - lo) or 1.0
+            ax.set_xlim(lo - 0.45 * span * (lo < 0), hi + 0.3 * span * (hi > 0 or lo == 0))
         ax.set_title(label + ("\n(lower is better)" if lower_better else "\n(higher is better)"),
                      fontsize=9)
         ax.set_yticks(y)

@@ -245,3 +245,64 @@ def test_hint_when_labels_share_their_top_words(tmp_path, capsys):
         (docs / f"doc{i}.txt").write_text(" ".join(common * 20 + own))
     code, _, err = _run(["fit", str(docs), "-k", "2", "--out", str(tmp_path / "o")], capsys)
     assert code == 0 and "hint: every label's top words include" in err
+
+
+# -- plots and the comparison table --------------------------------------------------------
+def test_comparison_value_labels_stay_inside_their_panels():
+    pytest.importorskip("matplotlib")
+    from lls_topics import plotting
+
+    plotting.use_file_backend()
+    rows = [{"solver": "anchor", "log_likelihood": -2.924, "fit_seconds": 0.2},
+            {"solver": "nmf", "log_likelihood": -2.927, "fit_seconds": 0.3}]
+    fig = plotting.plot_comparison(rows)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            t = text.get_window_extent(renderer)
+            assert box.x0 <= t.x0 and t.x1 <= box.x1, (ax.get_title(), text.get_text())
+
+
+def test_heatmap_title_reports_l1_per_entry():
+    pytest.importorskip("matplotlib")
+    from lls_topics import plotting
+    from lls_topics.metrics import prior_l1
+
+    plotting.use_file_backend()
+    rng = np.random.default_rng(0)
+    A, B = rng.dirichlet(np.ones(3), 8), rng.dirichlet(np.ones(3), 8)
+    fig = plotting.plot_domain_topics(A, B)
+    title = fig._suptitle.get_text()
+    assert "per entry" in title and f"{prior_l1(A, B, per_entry=True):.3g}" in title
+
+
+def test_simplex_vertex_labels_do_not_overlap():
+    pytest.importorskip("matplotlib")
+    from lls_topics import plotting
+
+    plotting.use_file_backend()
+    rng = np.random.default_rng(0)
+    Q = rng.dirichlet(np.ones(4), 200)
+    # two vertices close together, as in the demo picture
+    V = np.array([[0.7, 0.1, 0.1, 0.1], [0.66, 0.14, 0.1, 0.1], [0.1, 0.7, 0.1, 0.1],
+                  [0.1, 0.1, 0.1, 0.7]])
+    fig = plotting.plot_simplex(Q, anchors=V)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts if t.get_text().isdigit()]
+    assert len(boxes) == 4
+    for i in range(4):
+        for j in range(i):
+            assert not boxes[i].overlaps(boxes[j]), (i, j)
+
+
+def test_compare_table_drops_columns_without_values(tmp_path, capsys):
+    src = tmp_path / "t.csv"
+    _token_csv(src)
+    code, out, _ = _run(["compare", str(src), "--topics", "2", "--solvers", "anchor,nmf",
+                         "-q"], capsys)
+    assert code == 0
+    header = out.splitlines()[0].split()
+    assert "log_likelihood" in header and "l1_P" not in header and "oracle_ratio" not in header
