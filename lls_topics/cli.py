@@ -83,10 +83,22 @@ def _int_option(minimum: int) -> Any:
     return parse
 
 
+def _fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 #: what each command writes into --out (files, and the saved model's folder)
 OUTPUTS = {
-    "fit": ("domain_topic.csv", "topic_word.csv", "top_words.csv", "top_words.txt",
-            "anchors.txt", "summary.json", "model"),
+    "fit": ("domain_topic.csv", "domain_topic_lo.csv", "domain_topic_hi.csv",
+            "topic_word.csv", "top_words.csv", "top_words.txt", "anchors.txt",
+            "summary.json", "model"),
     "fit-continuous": ("domain_topic.csv", "topic_word.csv", "top_clusters.csv",
                        "top_clusters.txt", "top_samples.csv", "anchors.txt", "posterior.csv",
                        "summary.json", "model"),
@@ -619,13 +631,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="textdir: drop words seen fewer times (default 1)")
     p.add_argument("--keep-stopwords", action="store_true",
                    help="textdir: keep gensim's English stop words")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+    p.add_argument("--bootstrap", type=_int_option(0), default=0, metavar="N",
                    help="also write domain_topic_lo.csv / domain_topic_hi.csv: bootstrap "
                    "intervals for p_d(y) from N resamples (e.g. 200)")
-    p.add_argument("--confidence", type=float, default=0.9,
+    p.add_argument("--confidence", type=_fraction, default=0.9,
                    help="nominal coverage of the bootstrap intervals (default 0.9)")
-    p.add_argument("--jobs", type=int, default=1, help="parallel bootstrap jobs (default 1)")
-    p.add_argument("--chunksize", type=int, metavar="N",
+    p.add_argument("--jobs", type=_int_option(1), default=1,
+                   help="parallel bootstrap jobs (default 1)")
+    p.add_argument("--chunksize", type=_int_option(1), metavar="N",
                    help="stream the input: token tables N rows at a time, text folders file "
                    "by file, MmCorpus document by document (memory: the counts + one chunk)")
     p.add_argument("--dask", metavar="ADDRESS",
@@ -652,9 +665,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(document completion); print the held-out log-likelihood, its "
                        "standard error and the anchor residual per k, and the chosen k.")
     p.add_argument("input", help="input file or directory (as for fit)")
-    p.add_argument("--max-topics", type=int, default=20, help="largest k tried (default 20)")
-    p.add_argument("--min-topics", type=int, default=2, help="smallest k tried (default 2)")
-    p.add_argument("--cv", type=int, default=5, help="folds per domain (default 5)")
+    p.add_argument("--max-topics", type=_int_option(1), default=20, help="largest k tried (default 20)")
+    p.add_argument("--min-topics", type=_int_option(1), default=2, help="smallest k tried (default 2)")
+    p.add_argument("--cv", type=_int_option(2), default=5, help="folds per domain (default 5)")
     p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
                    help="topic solver (default anchor)")
     p.add_argument("--format", choices=list(FORMATS), help=fmt_help)
@@ -704,10 +717,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(same --format/--vocab/--min-count); for DDFA the features file")
     p.add_argument("--domains", help="DDFA: domain ids, one per row of DATA")
     p.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
-    p.add_argument("--top", type=int, default=15, help="top inputs listed per label")
+    p.add_argument("--top", type=_int_option(1), default=15, help="top inputs listed per label")
     p.add_argument("--format", choices=list(FORMATS), help=fmt_help)
     p.add_argument("--vocab", help="vocabulary for count-matrix inputs")
-    p.add_argument("--min-count", type=int, default=1,
+    p.add_argument("--min-count", type=_int_option(1), default=1,
                    help="textdir: drop words seen fewer times (default 1)")
     p.add_argument("--keep-stopwords", action="store_true",
                    help="textdir: keep gensim's English stop words")

@@ -162,6 +162,12 @@ def _bad_files(tmp_path):
      "--refine-rounds"),
     (["fit-continuous", "{t}/a.npy", "{t}/b.txt", "-k", "2", "--top", "-2"], "--top"),
     (["compare", "--n-per-domain", "0"], "--n-per-domain"),
+    (["fit", "{t}/missing.csv", "--topics", "2", "--bootstrap", "-1"], "--bootstrap"),
+    (["fit", "{t}/missing.csv", "--topics", "2", "--jobs", "0"], "--jobs"),
+    (["fit", "{t}/missing.csv", "--topics", "2", "--confidence", "1.5"], "--confidence"),
+    (["select-k", "{t}/missing.csv", "--cv", "1"], "--cv"),
+    (["select-k", "{t}/missing.csv", "--max-topics", "0"], "--max-topics"),
+    (["report", "{t}/m", "{t}/missing.csv", "--top", "0"], "--top"),
     (["compare", "{t}/missing.csv"], "--topics is required"),
     # --out checked before reading or fitting
     (["fit", "{t}/missing.csv", "--topics", "2", "--out", "{t}/neg.mtx"], "not a directory"),
@@ -171,7 +177,7 @@ def _bad_files(tmp_path):
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, argv, needle):
     _bad_files(tmp_path)
     argv = [a.format(t=tmp_path) for a in argv]
-    if "--out" not in argv and argv[0] != "demo" and argv[0] != "compare":
+    if "--out" not in argv and argv[0] in ("fit", "fit-continuous"):
         argv += ["--out", str(tmp_path / "o")]
     code, out, err = _run(argv + ["-q"], capsys)
     assert code == 2, err

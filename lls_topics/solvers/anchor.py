@@ -314,7 +314,9 @@ class AnchorSolver(BaseTopicSolver):
         if self.space != "profile" or self.backend != "numpy" or \
                 self.refine not in ("auto", "bayes") or not np.all(counts.data % 1 == 0):
             return super().fit_replicate(counts, rng)
-        P, A, _ = recover_topics(counts, self.anchors_, loss=self.loss,
+        # the fit recovered from the projection's picks (anchors_ names the final labels')
+        anchors = getattr(self, "initial_anchors_", self.anchors_)
+        P, A, _ = recover_topics(counts, anchors, loss=self.loss,
                                  max_iter=_BOOT_RECOVER_ITER, tol=_BOOT_TOL)
         data = CountData(counts)
         # models saved before priors="heldout" existed have no chosen priors
