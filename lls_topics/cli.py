@@ -665,8 +665,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "(document completion); print the held-out log-likelihood, its "
                        "standard error and the anchor residual per k, and the chosen k.")
     p.add_argument("input", help="input file or directory (as for fit)")
-    p.add_argument("--max-topics", type=_int_option(1), default=20, help="largest k tried (default 20)")
-    p.add_argument("--min-topics", type=_int_option(1), default=2, help="smallest k tried (default 2)")
+    p.add_argument("--max-topics", type=_int_option(1), default=20,
+                   help="largest k tried (default 20)")
+    p.add_argument("--min-topics", type=_int_option(1), default=2,
+                   help="smallest k tried (default 2)")
     p.add_argument("--cv", type=_int_option(2), default=5, help="folds per domain (default 5)")
     p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
                    help="topic solver (default anchor)")

@@ -27,8 +27,8 @@ import scipy.sparse as sp
 from .._simplex import normalize_rows, simplex_least_squares
 from .._validation import check_count_matrix, check_int
 
-__all__ = ["label_anchors", "word_profiles", "find_anchors", "recover_topics", "simplex_kl_regression",
-           "topics_from_coefficients"]
+__all__ = ["label_anchors", "word_profiles", "find_anchors", "recover_topics",
+           "simplex_kl_regression", "topics_from_coefficients"]
 
 
 def word_profiles(counts: Any) -> tuple[sp.csr_matrix, np.ndarray]:
