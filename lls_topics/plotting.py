@@ -293,12 +293,17 @@ def plot_simplex(p_d_given_x: Any, anchors: Any = None, *, labels: Any = None,
             ax.plot(vxy[:, 0], vxy[:, 1], color="black", lw=1.2, ls="--")
         ax.scatter(vxy[:, 0], vxy[:, 1], marker="*", s=220, color="black",
                    edgecolors="white", linewidths=0.8, zorder=5, label="label vertices")
-        # each label points away from the vertices' center, so that neighbouring
-        # vertices' labels go to different sides instead of onto each other
-        away = vxy - vxy.mean(axis=0)
-        norm = np.linalg.norm(away, axis=1, keepdims=True)
-        away = np.divide(away, norm, out=np.tile([[0.7, 0.7]], (len(vxy), 1)),
-                         where=norm > 0)
+        # each label points away from the vertices' center and from its nearest other
+        # vertex, so that neighbouring vertices' labels go to different sides
+        def unit(v: np.ndarray) -> np.ndarray:
+            n = np.linalg.norm(v, axis=1, keepdims=True)
+            return np.divide(v, n, out=np.zeros_like(v), where=n > 0)
+
+        gaps = np.linalg.norm(vxy[:, None] - vxy[None], axis=2)
+        np.fill_diagonal(gaps, np.inf)
+        nearest = vxy[np.argmin(gaps, axis=1)] if len(vxy) > 1 else vxy
+        away = unit(unit(vxy - vxy.mean(axis=0)) + unit(vxy - nearest))
+        away[np.all(away == 0, axis=1)] = (0.7, 0.7)
         for i, ((vx, vy), (ux, uy)) in enumerate(zip(vxy, away)):
             ax.annotate(str(i), (vx, vy), textcoords="offset points",
                         xytext=(13 * ux, 13 * uy), ha="center", va="center",
