@@ -638,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nominal coverage of the bootstrap intervals (default 0.9)")
     p.add_argument("--jobs", type=_int_option(1), default=1,
                    help="parallel bootstrap jobs (default 1)")
-    p.add_argument("--chunksize", type=_int_option(1), metavar="N",
+    p.add_argument("--chunksize", type=int, metavar="N",
                    help="stream the input: token tables N rows at a time, text folders file "
                    "by file, MmCorpus document by document (memory: the counts + one chunk)")
     p.add_argument("--dask", metavar="ADDRESS",
