@@ -38,10 +38,10 @@ DDFA_DIM, DDFA_K, DDFA_D = 64, 5, 10
 
 def _peak_mb() -> float:
     """The process's peak RSS in MiB (VmHWM, or ru_maxrss where /proc is missing)."""
-    from scaling import _maxrss_mb, _status_mb
+    from _rss import maxrss_mb, status_mb
 
-    peak = _status_mb("VmHWM:")
-    return _maxrss_mb() if peak is None else peak
+    peak = status_mb("VmHWM:")
+    return maxrss_mb() if peak is None else peak
 
 
 def _log(msg: str) -> None:

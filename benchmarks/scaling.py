@@ -48,6 +48,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
+from _rss import maxrss_mb, status_mb  # noqa: E402
+
 DEFAULT_METHODS = ["anchor", "nmf", "lda", "ref-nmf", "tomotopy"]
 KNOWN_METHODS = DEFAULT_METHODS + ["gensim", "gensim-direct"]
 # packages each method imports, loaded before the memory baseline is taken
@@ -55,18 +57,6 @@ _PRELOAD = {"anchor": ["lls_topics.solvers.anchor"], "nmf": ["lls_topics.solvers
             "lda": ["lls_topics.solvers.lda"], "ref-nmf": ["sklearn.decomposition"],
             "tomotopy": ["tomotopy"], "gensim": ["gensim.models"],
             "gensim-direct": ["gensim.models"]}
-
-
-def _status_mb(key: str) -> float | None:
-    """A ``/proc/self/status`` memory field in MiB (None where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(key):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
 
 
 def _reset_peak() -> bool:
@@ -77,13 +67,6 @@ def _reset_peak() -> bool:
         return True
     except OSError:
         return False
-
-
-def _maxrss_mb() -> float:
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r / 1024.0 if sys.platform != "darwin" else r / 2**20
 
 
 def child(path: str, method: str, k: int, seed: int, traced: bool) -> dict:
@@ -112,9 +95,9 @@ def child(path: str, method: str, k: int, seed: int, traced: bool) -> dict:
     from lls_topics.corpus import DomainCorpus
 
     pb.corpus = DomainCorpus(counts, allow_fractional=True)
-    rss0 = _status_mb("VmRSS:")
+    rss0 = status_mb("VmRSS:")
     reset = rss0 is not None and _reset_peak()
-    max0 = _maxrss_mb()
+    max0 = maxrss_mb()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = run_method(method, METHODS[method], pb, seed)
@@ -123,12 +106,12 @@ def child(path: str, method: str, k: int, seed: int, traced: bool) -> dict:
     out["seconds"] = fit.seconds
     if reset:
         # the high-water mark was reset just before the fit: its peak is the fit's own
-        out["peak_rss_mb"] = max(_status_mb("VmHWM:") - rss0, 0.0)
+        out["peak_rss_mb"] = max(status_mb("VmHWM:") - rss0, 0.0)
         out["peak_rss_bound"] = False
     else:
         # without /proc: ru_maxrss cannot be reset, so if the fit never rose above
         # the earlier high-water mark, its peak is at most that (an upper bound)
-        max1 = _maxrss_mb()
+        max1 = maxrss_mb()
         rss0 = rss0 or 0.0
         out["peak_rss_mb"] = max(max1 - rss0, 0.0)
         out["peak_rss_bound"] = max1 <= max0
