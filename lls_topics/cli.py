@@ -649,12 +649,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domains", metavar="CSV",
                    help="textdir: a 'document,domain' CSV grouping the files (documents) into "
                    "domains (default: each file is a domain)")
-    p.add_argument("--no-below", type=int, default=1, metavar="N",
+    p.add_argument("--no-below", type=_int_option(1), default=1, metavar="N",
                    help="textdir: drop words in fewer than N documents (default 1)")
     p.add_argument("--no-above", type=float, default=1.0, metavar="SHARE",
                    help="textdir: drop words in more than this share of the documents, e.g. "
                    "0.5 (default 1: keep)")
-    p.add_argument("--keep-n", type=int, default=None, metavar="N",
+    p.add_argument("--keep-n", type=_int_option(1), default=None, metavar="N",
                    help="textdir: then keep the N most frequent words (default all)")
     common(p)
     p.set_defaults(func=cmd_fit)

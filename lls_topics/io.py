@@ -195,7 +195,8 @@ def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any,
     file (memory O(counts + one file)).
 
     With ``domains`` (a ``document,domain`` CSV grouping the files) or any document
-    frequency filter (``no_below`` > 1, ``no_above`` < 1, ``keep_n``), the folder is read
+    frequency filter (``no_below``, ``no_above`` or ``keep_n`` other than the defaults,
+    which keep every word; out-of-range values are refused there), the folder is read
     by :func:`lls_topics.text.read_text_corpus` instead: each file is a document, words
     of 2+ letters are kept when in at least ``no_below`` and at most a ``no_above`` share
     of the documents and seen ``min_count`` times, then the ``keep_n`` most frequent.
@@ -203,7 +204,9 @@ def read_text_dir(path: Path, *, keep_stopwords: bool, min_count: int, log: Any,
     from .corpus import DomainCorpus
     from .io_stream import file_words, read_text_dir_chunked
 
-    if domains is not None or no_below > 1 or no_above < 1 or keep_n is not None:
+    # any value but the no-op defaults goes through read_text_corpus, whose checks then
+    # refuse out-of-range ones (a no_below of -3 used to pass as "no filter")
+    if domains is not None or no_below != 1 or no_above != 1 or keep_n is not None:
         if chunksize:
             raise ValueError("--chunksize cannot be combined with --domains, --no-below, "
                              "--no-above or --keep-n")

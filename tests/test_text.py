@@ -205,3 +205,17 @@ def test_cli_domain_map_errors_are_one_line(tmp_path, capsys):
     assert cli.main(["fit", str(counts), "-k", "2", "--domains", str(domains),
                      "--out", str(tmp_path / "o2")]) == 2
     assert "text folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option,value,needle", [
+    ("--no-below", "-3", "--no-below"), ("--keep-n", "0", "--keep-n"),
+    ("--no-above", "3", "no_above"), ("--no-above", "0", "no_above")])
+def test_cli_out_of_range_filters_exit_2(tmp_path, capsys, option, value, needle):
+    from lls_topics import cli
+
+    folder, _ = _themed_folder(tmp_path)
+    out = tmp_path / "o"
+    assert cli.main(["fit", str(folder), "-k", "3", option, value, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (out / "domain_topic.csv").exists()
