@@ -309,7 +309,6 @@ def _clean_rows(X: np.ndarray, name: str) -> np.ndarray:
     return normalize_rows(np.clip(X, 0.0, None))
 
 
-
 def _top_singular_values(Q: Any, k: int) -> np.ndarray:
     """The ``k`` largest singular values of Q (n_domains x n_words), descending.
 
