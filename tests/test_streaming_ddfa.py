@@ -42,13 +42,38 @@ def test_memmap_fit_streams_and_matches_in_memory(tmp_path, small_chunks, seed):
     streamed = _fit(_memmap(tmp_path, X), d, seed)
     assert streamed.discretizer_.labels_ is None  # the streamed path: no per-sample labels
     assert mem.discretizer_.labels_ is not None
-    assert streamed.discretizer_.cluster_sizes_.sum() == len(X)
+    # every sample counted but the held-out rows that judge refinement rounds
+    assert streamed.discretizer_.cluster_sizes_.sum() == len(X) - streamed.n_choice_rows_
+    assert streamed.n_choice_rows_ == mem.n_choice_rows_ > 0
     acc_mem = matched_accuracy(y, mem.predict(X, d))
     acc_str = matched_accuracy(y, streamed.predict(X, d))
     assert acc_str > 0.9 and abs(acc_str - acc_mem) < 0.03
     # the discriminator read the memmap batch by batch: same network as from the array
     np.testing.assert_allclose(streamed.discriminator_.predict_proba(X),
                                mem.discriminator_.predict_proba(X), atol=1e-5)
+
+
+def test_memmap_refinement_rounds_stream(tmp_path, small_chunks):
+    # the label network trains from the memmap (the discriminator's validation rows held
+    # out through a row view) and its p(y|x) is clustered and counted chunk by chunk
+    X, y, d, _ = blobs(k=3, D=6, n_per_domain=200, seed=5)
+    mm = _memmap(tmp_path, X)
+    est = DDFA(3, space="discriminator", refine_rounds=2,
+               discriminator=DomainDiscriminator(**FAST), random_state=0,
+               verbose=False).fit(mm, d)
+    assert [r["round"] for r in est.rounds_] == [0, 1, 2]
+    assert len(est.round_times_) == 2 and est.n_rounds_ == 2
+    assert est.label_network_ is not None and est.posterior_ == "network"
+    assert est.discretizer_.labels_ is None
+    assert matched_accuracy(y, est.predict(X, d)) > 0.9
+    np.testing.assert_allclose(est.predict_proba(mm, d), est.predict_proba(X, d), atol=1e-6)
+    # with a validation memmap: its rows are the held-out ones, X trains whole
+    Xv, yv, dv, _ = blobs(k=3, D=6, n_per_domain=40, seed=6)
+    est = DDFA(3, space="discriminator", discriminator=DomainDiscriminator(**FAST),
+               random_state=0, verbose=False).fit(mm, d, _memmap(tmp_path, Xv, "v.dat"), dv)
+    assert est.n_choice_rows_ == len(Xv) - len(Xv) // 2
+    assert est.discretizer_.cluster_sizes_.sum() == len(X) + len(Xv) - est.n_choice_rows_
+    assert matched_accuracy(y, est.predict(X, d)) > 0.9
 
 
 def test_predict_proba_writes_into_a_memmap(tmp_path, small_chunks):

@@ -506,11 +506,11 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         from .streaming import STREAM_ABOVE, is_streamable
 
         n_all = len(rows) + (0 if X_val is None else len(X_val))
-        if is_streamable(X) and n_all > STREAM_ABOVE and self.refine_rounds in (0, "auto") \
-                and self.space in ("auto", "discriminator"):
-            # larger than memory, maybe: never hold p(d|x) of every sample (no held-out
-            # choice and no refinement rounds there: "auto" runs none)
-            return self._fit_rest_streamed(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol)
+        if is_streamable(X) and n_all > STREAM_ABOVE and self.space in ("auto", "discriminator"):
+            # larger than memory, maybe: never hold p(d|x) (or a label network's p(y|x))
+            # of every sample
+            return self._fit_rest_streamed(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol,
+                                           held)
         k = int(self.n_topics)
         D = len(ids)
         self.discriminator_ = disc
@@ -588,8 +588,17 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         self.refine_history_ = []
         n_rounds = self._n_rounds(choice_pos)
         if n_rounds > 0:
-            self._refine(cands[best], disc, X, X_val, rows, all_rows, counted, feats,
-                         train_pos, stop_pos, choice_pos, n_rounds, s_clu, s_sol)
+            n = len(rows)
+            X_st, r_st = (None, None) if stop_pos is None else \
+                (_take(X, X_val, n, stop_pos), all_rows[stop_pos])
+            if X_st is None and X_val is not None:  # too few held-out rows to split
+                X_st, r_st = X_val, all_rows[n:]
+            choice = None if choice_pos is None else \
+                (_take(X, X_val, n, choice_pos), all_rows[choice_pos])
+            self._refine(cands[best], disc, (_take(X, X_val, n, train_pos),
+                                             all_rows[train_pos]), (X_st, r_st), choice,
+                         n_rounds, s_sol, self._round_solver(cands[best], X, X_val, feats,
+                                                             all_rows, counted, s_clu))
         else:
             self._set_state(cands[best])
         self.round_times_ = [r["seconds"] for r in self.rounds_ if r["round"] > 0]
@@ -652,13 +661,20 @@ class DDFA(SaveLoadMixin, BaseEstimator):
 
     def _fit_rest_streamed(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                            rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int,
-                           s_sol: int) -> "DDFA":
+                           s_sol: int, held: np.ndarray | None = None) -> "DDFA":
         """Clusters of p(d|x) and their counts chunk by chunk (:mod:`.streaming`), for a
-        memmap or Dataset: p(d|x) of all samples is never held."""
-        from .policy import first_pass_candidates
-        from .streaming import kmeans_discretizer, streamed_counts, streamed_kmeans
+        memmap or Dataset: p(d|x) of all samples is never held.
+
+        Refinement rounds stream the same way (the label network trains from the
+        memmap; its p(y|x) is clustered and counted chunk by chunk); their held-out
+        rows (``X_val`` or the discriminator's validation split) are read into memory,
+        so rounds run where those rows are arrays or a memmap's (not for a Dataset)."""
+        from .policy import first_pass_candidates, split_heldout
+        from .streaming import (RowView, kmeans_discretizer, read_rows, streamed_counts,
+                                streamed_kmeans)
 
         k, D = int(self.n_topics), len(ids)
+        n = len(rows)
         self.discriminator_ = disc
         self.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
         sources = [X] if X_val is None else [X, X_val]
@@ -667,16 +683,78 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         space, m, post = first_pass_candidates(
             n_topics=k, n_samples=sum(len(r) for r in all_rows), space=self.space,
             posterior=self.posterior, has_features=False, n_clusters=self.n_clusters)[0]
+
+        # held-out rows (positions in the stacked X, X_val), read into memory
+        if X_val is not None:
+            held = np.arange(n, n + len(rows_val))
+        stop_pos = choice_pos = None
+        if held is not None and len(held) >= 4 and \
+                all(isinstance(S, np.ndarray) for S in sources):
+            stop_pos, choice_pos = split_heldout(held, s_clu)
+
+        def read(pos: np.ndarray) -> np.ndarray:
+            if X_val is not None:
+                return read_rows(X_val, pos - n)
+            return read_rows(X, pos)
+
+        stacked_rows = np.concatenate(all_rows)
+        # the rows that judge candidates are not counted (see _fit_rest): they go to an
+        # extra domain row that is dropped
+        count_rows = [r.copy() for r in all_rows]
+        if choice_pos is not None:
+            src = 1 if X_val is not None else 0
+            count_rows[src][choice_pos - (n if src else 0)] = D
+
         km = streamed_kmeans(disc, sources, m, s_clu, verbose=self.verbose)
-        counts = streamed_counts(disc, km, sources, all_rows, D, verbose=self.verbose)
-        state = self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol)
-        state.update(discretizer=kmeans_discretizer(km, counts.sum(axis=0), s_clu),
-                     n_clusters=m, order=np.arange(k), network=None)
-        self._set_state(state)
-        self.space_, self.posterior_ = space, post
+        counts = streamed_counts(disc, km, sources, count_rows, D + 1,
+                                 verbose=self.verbose)[:D]
+        first = self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol)
+        first.update(discretizer=kmeans_discretizer(km, counts.sum(axis=0), s_clu),
+                     n_clusters=m, order=np.arange(k), network=None, space=space,
+                     posterior=post, seconds=0.0, epochs=0, round=0)
+        self.rounds_, self.refine_history_ = [], []
+        self.n_rounds_ = 0
+        self.n_choice_rows_ = 0 if choice_pos is None else int(len(choice_pos))
+        n_rounds = self._n_rounds(choice_pos)
+        if n_rounds > 0:
+            X_st, X_ch = read(stop_pos), read(choice_pos)
+            r_st, r_ch = stacked_rows[stop_pos], stacked_rows[choice_pos]
+            first["loglik"] = self._heldout_loglik(
+                first, self._adjusted_with(first["domain_topic"], disc.predict_proba(X_st),
+                                           None),
+                self._adjusted_with(first["domain_topic"], disc.predict_proba(X_ch), None),
+                r_st, r_ch)
+            self.rounds_ = [self._round_record(first, True, first)]
+            if X_val is not None:
+                X_tr, r_tr = X, rows
+            else:
+                keep = np.setdiff1d(np.arange(n), held)
+                X_tr = RowView(X, keep) if isinstance(X, np.memmap) else X[keep]
+                r_tr = rows[keep]
+
+            def solve(net: Any, seed: int) -> dict:
+                from types import SimpleNamespace
+
+                from .relabel import label_proba
+
+                outputs = SimpleNamespace(predict_proba=lambda Z: label_proba(net, Z))
+                km_r = streamed_kmeans(outputs, sources, m, s_clu, verbose=self.verbose)
+                c = streamed_counts(outputs, km_r, sources, count_rows, D + 1,
+                                    verbose=self.verbose)[:D]
+                cand = self._solve_corpus(DomainCorpus(c, domain_ids=np.arange(D)), seed)
+                cand.update(discretizer=kmeans_discretizer(km_r, c.sum(axis=0), s_clu),
+                            n_clusters=m, space="label-network")
+                return cand
+
+            self._set_state(first, warn=False)
+            self.space_, self.posterior_ = space, post
+            self._refine(first, disc, (X_tr, r_tr), (X_st, r_st), (X_ch, r_ch), n_rounds,
+                         s_sol, solve)
+        else:
+            self._set_state(first)
+            self.space_, self.posterior_ = space, post
+        self.round_times_ = [r["seconds"] for r in self.rounds_ if r["round"] > 0]
         self.domain_signal_ = float(signal)
-        self.rounds_, self.round_times_, self.refine_history_ = [], [], []
-        self.n_rounds_, self.n_choice_rows_ = 0, 0
         self.domain_ids_ = ids
         self.n_domains_ = D
         return self
@@ -705,30 +783,49 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                 "cluster_topic": np.asarray(solver.topic_word_),
                 "warnings": [str(w.message) for w in held]}
 
-    def _refine(self, first: dict, disc: Any, X: Any, X_val: Any, rows: np.ndarray,
-                all_rows: np.ndarray, counted: np.ndarray, feats: Any, train_pos: np.ndarray,
-                stop_pos: np.ndarray | None, choice_pos: np.ndarray | None, n_rounds: int,
-                s_clu: int, s_sol: int) -> None:
-        """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.continuous.relabel`)."""
-        from .adjust import domain_given_label
-        from .policy import keep_round, refine_epoch_budget
-        from .relabel import fit_label_network, label_proba
+    def _round_solver(self, first: dict, X: Any, X_val: Any, feats: Any,
+                      all_rows: np.ndarray, counted: np.ndarray, s_clu: int) -> Any:
+        """In memory: ``solve(net, seed)`` clusters the label network's p(y|x) of every
+        sample (beside the features where the first pass used them) and solves the
+        counted rows' cluster counts."""
+        from .relabel import label_proba
 
         k = int(self.n_topics)
-        auto = self.refine_rounds == "auto"
         m = int(min(3 * k, max(k, len(all_rows) // 20)))
         # where the first pass found feature similarity useful, keep it beside the
         # label network's outputs
         space = "both" if first["space"] in ("both", "features") and feats is not None \
             else "discriminator"
+
+        def solve(net: Any, seed: int) -> dict:
+            G = label_proba(net, X)
+            if X_val is not None:
+                G = np.vstack([G, label_proba(net, X_val)])
+            clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
+                              random_state=s_clu)
+            tokens = clu.fit_predict(feats if space == "both" else None, G)
+            cand = self._solve(tokens[counted], all_rows[counted], m, seed)
+            cand.update(discretizer=clu, n_clusters=m,
+                        space="label-network" + ("+features" if space == "both" else ""))
+            return cand
+
+        return solve
+
+    def _refine(self, first: dict, disc: Any, train: tuple, stop: tuple,
+                choice: tuple | None, n_rounds: int, s_sol: int, solve_round: Any) -> None:
+        """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.continuous.relabel`).
+
+        ``train``, ``stop``: (features, domain rows) the label networks train and
+        early-stop on; ``choice``: the held-out rows that judge each round (or None);
+        ``solve_round(net, seed)``: a round's clustering and solve (in memory or
+        streamed), returning the candidate's solver state."""
+        from .adjust import domain_given_label
+        from .policy import keep_round, refine_epoch_budget
+        from .relabel import fit_label_network, label_proba
+
+        auto = self.refine_rounds == "auto"
         budget = refine_epoch_budget(disc.n_epochs_) if auto else None
-        n = len(rows)
-        X_tr, r_tr = _take(X, X_val, n, train_pos), all_rows[train_pos]
-        X_st, r_st = (None, None) if stop_pos is None else \
-            (_take(X, X_val, n, stop_pos), all_rows[stop_pos])
-        if X_st is None and X_val is not None:  # too few held-out rows to split
-            X_st, r_st = X_val, all_rows[n:]
-        X_ch = None if choice_pos is None else _take(X, X_val, n, choice_pos)
+        (X_tr, r_tr), (X_st, r_st) = train, stop
         seeds = check_random_state(s_sol).integers(0, 2**31 - 1, size=n_rounds)
         current = prev = first  # the model kept so far; the last round's
         for r, seed in enumerate(seeds.tolist(), start=1):
@@ -741,32 +838,25 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                     random_state=seed, verbose=self.verbose)
             if budget is not None:
                 budget -= int(net.n_epochs_)
-            G = label_proba(net, X)
-            if X_val is not None:
-                G = np.vstack([G, label_proba(net, X_val)])
-            clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                              random_state=s_clu)
-            tokens = clu.fit_predict(feats if space == "both" else None, G)
-            cand = self._solve(tokens[counted], all_rows[counted], m, seed)
+            cand = solve_round(net, seed)
             # the solve's labels come in their own order: put them in the order of the
             # label network's outputs (those of the p(d|y) it was trained through)
             order = align_labels(prev["domain_topic"], cand["domain_topic"])
             cand.update(domain_topic=cand["domain_topic"][:, order],
                         cluster_topic=cand["cluster_topic"][order], order=order,
-                        discretizer=clu, n_clusters=m, network=net, round=r,
-                        space="label-network" + ("+features" if space == "both" else ""),
+                        network=net, round=r,
                         posterior="network" if self.posterior == "auto" else self.posterior,
                         epochs=int(net.n_epochs_))
             kept = True
-            if X_ch is not None:
+            if choice is not None:
                 cand["loglik"] = self._heldout_loglik(
-                    cand, label_proba(net, X_st), label_proba(net, X_ch), r_st,
-                    all_rows[choice_pos])
+                    cand, label_proba(net, X_st), label_proba(net, choice[0]), r_st,
+                    choice[1])
                 kept = not auto or keep_round(current["loglik"], cand["loglik"])
             cand["seconds"] = time.perf_counter() - t0
             self.rounds_.append(self._round_record(cand, kept, current))
             self.refine_history_.append({
-                "clusters": m, "network_epochs": int(net.n_epochs_),
+                "clusters": int(cand["n_clusters"]), "network_epochs": int(net.n_epochs_),
                 "log_likelihood": float(cand["solver"].log_likelihood_),
                 "prior_change_l1": prior_l1(prev["domain_topic"], cand["domain_topic"],
                                             per_entry=True)})

@@ -66,6 +66,12 @@ def check_inputs(X: Any, name: str = "X") -> Any:
         if len(X) == 0:
             raise ValueError(f"{name} is empty; expected at least one sample")
         return X
+    from .streaming import RowView
+
+    if isinstance(X, RowView):
+        if len(X) == 0:
+            raise ValueError(f"{name} is empty; expected at least one sample")
+        return X  # rows of a memmap that check_memmap validated
     if isinstance(X, np.memmap):
         from .streaming import check_memmap
 
@@ -330,7 +336,7 @@ class DomainDiscriminator(SaveLoadMixin, BaseEstimator):
 
     @staticmethod
     def _n_features(X: Any) -> int:
-        if isinstance(X, np.ndarray):
+        if isinstance(X, np.ndarray) or hasattr(X, "take"):
             return int(np.prod(X.shape[1:]))
         x0 = X[0]
         if isinstance(x0, (tuple, list)):
@@ -340,10 +346,12 @@ class DomainDiscriminator(SaveLoadMixin, BaseEstimator):
     @staticmethod
     def _as_source(X: Any, idx: np.ndarray, y: np.ndarray) -> tuple:
         """(features or Dataset view, labels) for one split."""
-        if isinstance(X, np.memmap):
-            from .streaming import RowView
+        from .streaming import RowView
 
+        if isinstance(X, np.memmap):
             return (RowView(X, idx), np.asarray(y, dtype=np.int64))
+        if isinstance(X, RowView):
+            return (X.subset(idx), np.asarray(y, dtype=np.int64))
         if isinstance(X, np.ndarray):
             return (X[idx], np.asarray(y, dtype=np.int64))
         return (_Subset(X, idx), np.asarray(y, dtype=np.int64))

@@ -41,6 +41,14 @@ class RowView:
         """float32 rows at view positions ``pos``, in that order."""
         return read_rows(self.array, self.positions[pos])
 
+    @property
+    def shape(self) -> tuple:
+        return (len(self.positions),) + tuple(self.array.shape[1:])
+
+    def subset(self, pos: np.ndarray) -> "RowView":
+        """The rows at view positions ``pos`` (no data read)."""
+        return RowView(self.array, self.positions[np.asarray(pos, dtype=np.int64)])
+
 
 def read_rows(array: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``array[idx]`` as float32, read in file order (sequential pages)."""
@@ -78,6 +86,8 @@ def _chunk_input(X: Any, idx: np.ndarray) -> Any:
     """The samples ``idx`` (sorted) of X as something the discriminator predicts on."""
     if isinstance(X, np.ndarray):
         return read_rows(X, idx)
+    if isinstance(X, RowView):
+        return X.take(idx)
     from torch.utils.data import Subset
 
     return Subset(X, idx.tolist())
