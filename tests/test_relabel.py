@@ -122,3 +122,37 @@ def test_label_network_bad_input(problem):
     net = fit_label_network(disc, M, X, d, random_state=0)
     with pytest.raises(ValueError, match="shape"):
         label_proba(net, X[:, :2])
+
+
+def test_distilled_head_starts_at_the_given_posterior(problem):
+    # a head fitted to a posterior that only the labels know starts the network there;
+    # a permuted posterior (labels the domains do not support) gives another start
+    X, y, d, P, disc = problem
+    M, _, _ = domain_given_label(P, np.bincount(d))
+    onehot = np.eye(3)[y] * 0.98 + 0.01 / 3
+    net = fit_label_network(disc, M, X, d, X, d, max_epochs=1, patience=1,
+                            distill_from=(X[:300], onehot[:300]), random_state=0)
+    assert np.mean(label_proba(net, X).argmax(1) == y) > 0.95
+    # the start matters: from a head fitted to permuted labels, one epoch through the
+    # true p(d|y) does not get there (from a head near zero it does, on this problem)
+    wrong = np.eye(3)[np.array([1, 2, 0])[y]] * 0.98 + 0.01 / 3
+    off = fit_label_network(disc, M, X, d, X, d, max_epochs=1, patience=1,
+                            distill_from=(X[:300], wrong[:300]), random_state=0)
+    assert np.mean(label_proba(off, X).argmax(1) == y) < 0.7
+    # continuing a trained network keeps what it learned
+    more = fit_label_network(disc, M, X, d, X, d, max_epochs=1, patience=1,
+                             init_network=net, random_state=1)
+    assert np.mean(label_proba(more, X).argmax(1) == y) > 0.95
+    with pytest.raises(ValueError, match="alternatives"):
+        fit_label_network(disc, M, X, d, init_network=net, distill_from=(X, onehot))
+    with pytest.raises(ValueError, match="distill_from's posterior must have shape"):
+        fit_label_network(disc, M, X, d, distill_from=(X[:10], onehot[:9]))
+
+
+def test_distill_head_bad_input():
+    from lls_topics.continuous.relabel import distill_head
+
+    with pytest.raises(ValueError, match="same n"):
+        distill_head(np.ones((4, 2)), np.full((3, 2), 0.5))
+    with pytest.raises(ValueError, match="non-negative"):
+        distill_head(np.ones((3, 2)), np.array([[0.5, 0.5], [1.5, -0.5], [0.5, 0.5]]))

@@ -45,6 +45,9 @@ _SPACES = ("auto",) + SPACES
 _ADJUST_ITER, _ADJUST_TOL = 100, 1e-5
 #: early-stopping patience of each refinement round's label network
 _REFINE_PATIENCE = 3
+#: training samples the first round's head is distilled on (a ridge fit of the hidden
+#: layer's width: a few thousand rows determine it; more only cost time)
+_DISTILL_ROWS = 20000
 
 
 def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
@@ -598,7 +601,9 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             self._refine(cands[best], disc, (_take(X, X_val, n, train_pos),
                                              all_rows[train_pos]), (X_st, r_st), choice,
                          n_rounds, s_sol, self._round_solver(cands[best], X, X_val, feats,
-                                                             all_rows, counted, s_clu))
+                                                             all_rows, counted, s_clu),
+                         self._distill_sample(cands[best], proba, train_pos,
+                                              lambda pos: _take(X, X_val, n, pos), s_clu))
         else:
             self._set_state(cands[best])
         self.round_times_ = [r["seconds"] for r in self.rounds_ if r["round"] > 0]
@@ -748,8 +753,15 @@ class DDFA(SaveLoadMixin, BaseEstimator):
 
             self._set_state(first, warn=False)
             self.space_, self.posterior_ = space, post
+            train_pos = np.arange(n) if X_val is not None else keep
+            pos = np.sort(check_random_state(s_clu).choice(
+                train_pos, min(len(train_pos), _DISTILL_ROWS), replace=False))
+            X_sub = read_rows(X, pos)
+            pdx = disc.predict_proba(X_sub)
+            Q_sub = self._posterior_from(first, pdx, first["discretizer"].predict(None, pdx),
+                                         None, post)
             self._refine(first, disc, (X_tr, r_tr), (X_st, r_st), (X_ch, r_ch), n_rounds,
-                         s_sol, solve)
+                         s_sol, solve, (X_sub, Q_sub))
         else:
             self._set_state(first)
             self.space_, self.posterior_ = space, post
@@ -811,14 +823,33 @@ class DDFA(SaveLoadMixin, BaseEstimator):
 
         return solve
 
+    def _distill_sample(self, c: dict, proba: np.ndarray, train_pos: np.ndarray,
+                        take: Any, seed: int) -> tuple:
+        """Up to ``_DISTILL_ROWS`` training samples and candidate ``c``'s pooled posterior
+        of them (the first refinement round's starting head is fitted to it)."""
+        pos = np.sort(check_random_state(seed).choice(
+            train_pos, min(len(train_pos), _DISTILL_ROWS), replace=False))
+        tokens = c["discretizer"].labels_[pos]
+        return take(pos), self._posterior_from(c, proba[pos], tokens, None, c["posterior"])
+
     def _refine(self, first: dict, disc: Any, train: tuple, stop: tuple,
-                choice: tuple | None, n_rounds: int, s_sol: int, solve_round: Any) -> None:
+                choice: tuple | None, n_rounds: int, s_sol: int, solve_round: Any,
+                distill: tuple) -> None:
         """Label-network rounds (see ``refine_rounds`` and :mod:`lls_topics.continuous.relabel`).
 
         ``train``, ``stop``: (features, domain rows) the label networks train and
         early-stop on; ``choice``: the held-out rows that judge each round (or None);
         ``solve_round(net, seed)``: a round's clustering and solve (in memory or
-        streamed), returning the candidate's solver state."""
+        streamed), returning the candidate's solver state; ``distill``: some training
+        samples and the first-pass model's pooled posterior of them.
+
+        One label network goes through the rounds: the first starts from the
+        discriminator's body with a head fitted to reproduce the first pass's
+        posterior, each later round continues the one before through the p(d|y) it
+        solved. Against rounds that each restart from the discriminator (the
+        previous default) at the same epoch budget, on the development quick grid (3
+        seeds, medians): mnist1d 0.473 -> 0.498, man pages 0.594 -> 0.637, digits
+        0.809 -> 0.809, procedural 0.691 -> 0.679 mean accuracy."""
         from .adjust import domain_given_label
         from .policy import keep_round, refine_epoch_budget
         from .relabel import fit_label_network, label_proba
@@ -833,8 +864,12 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                 break
             t0 = time.perf_counter()
             M = domain_given_label(prev["domain_topic"], self.domain_sizes_)[0]
+            # the budget is shared evenly by the rounds still to run
+            cap = None if budget is None else -(-budget // (n_rounds - r + 1))
             net = fit_label_network(disc, M, X_tr, r_tr, X_st, r_st,
-                                    patience=_REFINE_PATIENCE, max_epochs=budget,
+                                    patience=_REFINE_PATIENCE, max_epochs=cap,
+                                    init_network=prev["network"],
+                                    distill_from=distill if prev["network"] is None else None,
                                     random_state=seed, verbose=self.verbose)
             if budget is not None:
                 budget -= int(net.n_epochs_)

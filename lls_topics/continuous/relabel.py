@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fit_label_network", "label_proba"]
+__all__ = ["fit_label_network", "label_proba", "distill_head"]
 
 
 def _label_body(model: Any, n_domains: int, n_topics: int, dropout: float, seed: int) -> Any:
@@ -69,9 +69,90 @@ def _label_body(model: Any, n_domains: int, n_topics: int, dropout: float, seed:
     return body.to(next(iter(model.parameters())).device)
 
 
+def _head_inputs(body: Any, head: Any, src: tuple, batch_size: int) -> np.ndarray:
+    """What ``body`` feeds its layer ``head`` for every sample of a batch source (see
+    :func:`lls_topics.continuous.nets.iter_batches`), in eval mode, as float64.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, head.in_features)
+    """
+    import torch
+
+    from .nets import iter_batches
+
+    got: list = []
+    hook = head.register_forward_hook(lambda mod, inp, out: got.append(
+        inp[0].detach().double().cpu().numpy()))
+    was_training = body.training
+    body.eval()
+    dev = next(iter(body.parameters())).device
+    try:
+        with torch.no_grad():
+            for xb, _ in iter_batches(src, dev, int(batch_size)):
+                body(xb)
+    finally:
+        hook.remove()
+        body.train(was_training)
+    return np.concatenate(got)
+
+
+def distill_head(H: np.ndarray, posterior: np.ndarray, ridge: float = 1e-3
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and bias of a linear head whose softmax reproduces ``posterior`` on ``H``.
+
+    Ridge regression of the centred log-posterior on the head's inputs: a closed form,
+    one solve of the size of the hidden layer.
+
+    Parameters
+    ----------
+    H : ndarray of shape (n_samples, n_hidden)
+        The head's inputs.
+    posterior : ndarray of shape (n_samples, n_topics)
+        Rows sum to 1; logs are floored at log(1e-4) so that exact zeros stay finite.
+    ridge : float, default=1e-3
+        Penalty as a share of the mean diagonal of the centred ``H.T @ H``.
+
+    Returns
+    -------
+    weight : ndarray of shape (n_topics, n_hidden)
+    bias : ndarray of shape (n_topics,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> H = rng.normal(size=(200, 5))
+    >>> z = H @ rng.normal(size=(5, 3))
+    >>> Q = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    >>> W, b = distill_head(H, Q)
+    >>> fit = H @ W.T + b
+    >>> bool(np.all(fit.argmax(axis=1) == Q.argmax(axis=1)))
+    True
+    """
+    H = np.asarray(H, dtype=np.float64)
+    Q = np.asarray(posterior, dtype=np.float64)
+    if H.ndim != 2 or Q.ndim != 2 or len(H) != len(Q) or len(H) == 0:
+        raise ValueError(f"H (n, h) and posterior (n, k) must have the same n >= 1 rows, "
+                         f"got shapes {H.shape} and {Q.shape}")
+    if not np.all(np.isfinite(Q)) or np.any(Q < 0):
+        raise ValueError("posterior must be finite and non-negative")
+    if not ridge > 0:
+        raise ValueError(f"ridge must be > 0, got {ridge!r}")
+    Z = np.log(np.maximum(Q, 1e-4))
+    Z -= Z.mean(axis=1, keepdims=True)
+    mu_h, mu_z = H.mean(axis=0), Z.mean(axis=0)
+    Hc = H - mu_h
+    G = Hc.T @ Hc
+    lam = float(ridge) * max(float(np.trace(G)) / max(G.shape[0], 1), 1e-12)
+    W = np.linalg.solve(G + lam * np.eye(G.shape[0]), Hc.T @ (Z - mu_z))
+    return W.T, mu_z - mu_h @ W
+
+
 def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any,
                       rows: np.ndarray, X_val: Any = None, rows_val: np.ndarray | None = None,
                       *, patience: int | None = None, max_epochs: int | None = None,
+                      init_network: Any = None, distill_from: tuple | None = None,
                       random_state: int = 0, verbose: bool = False) -> Any:
     """Fine-tune a copy of a trained discriminator into a k-way label network.
 
@@ -88,7 +169,16 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
         Early-stopping patience (default: the discriminator's).
     max_epochs : int, optional
         At most this many epochs (default: the discriminator's ``epochs``); DDFA
-        passes what is left of its refinement epoch budget.
+        passes its share of the refinement epoch budget.
+    init_network : fit_label_network result, optional
+        Continue training this label network (same k) instead of starting from the
+        discriminator: DDFA's later rounds go on from the round before.
+    distill_from : (X_sub, posterior), optional
+        Some training samples and a label posterior of them (shape (len(X_sub), k), rows
+        sum to 1): the new k-way head starts as the ridge fit that reproduces it
+        (:func:`distill_head`), so the network starts at the model it is to improve
+        and the domain labels move it only as far as they carry evidence. Default: a
+        head near zero (uniform p(y|x)). Not with ``init_network``.
     random_state : int
     verbose : bool
         Show the training bar.
@@ -126,8 +216,22 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
         raise ValueError(f"rows must hold every domain row 0..{D - 1}; missing "
                          f"{missing[:5].tolist()}")
 
-    body = _label_body(discriminator.model_, D, k, float(discriminator.dropout),
-                       int(random_state))
+    if init_network is not None and distill_from is not None:
+        raise ValueError("init_network and distill_from are alternatives; give one")
+    if init_network is not None:
+        import copy
+
+        check_is_fitted(init_network, "model_")
+        body = getattr(init_network.model_, "body", None)
+        if body is None or int(getattr(init_network, "n_classes_", -1)) != D:
+            raise ValueError("init_network must be a fit_label_network result on the same "
+                             "domains")
+        body = copy.deepcopy(body)
+    else:
+        body = _label_body(discriminator.model_, D, k, float(discriminator.dropout),
+                           int(random_state))
+        if distill_from is not None:
+            _distill_into(body, discriminator, distill_from, k)
     net = ForwardCorrected(body, np.log(np.maximum(M.T, 1e-12)))
     params = discriminator.get_params()
     params.update(model=net, calibrate=False, random_state=int(random_state), verbose=verbose)
@@ -150,6 +254,27 @@ def fit_label_network(discriminator: Any, domain_given_label: np.ndarray, X: Any
     # (DomainDiscriminator._make_module)
     ln.model = None
     return ln
+
+
+def _distill_into(body: Any, discriminator: Any, distill_from: tuple, k: int) -> None:
+    """Set the last linear layer of ``body`` to :func:`distill_head` of ``distill_from``."""
+    import torch
+    from torch import nn
+
+    if not isinstance(distill_from, tuple) or len(distill_from) != 2:
+        raise ValueError("distill_from must be a pair (X_sub, posterior)")
+    X_sub, Q = distill_from
+    Q = np.asarray(Q, dtype=np.float64)
+    if Q.ndim != 2 or Q.shape != (len(X_sub), k):
+        raise ValueError(f"distill_from's posterior must have shape (len(X_sub)={len(X_sub)}, "
+                         f"n_topics={k}), got {Q.shape}")
+    head = [m for m in body.modules() if isinstance(m, nn.Linear)][-1]
+    H = _head_inputs(body, head, discriminator.batch_source(X_sub),
+                    int(discriminator.batch_size))
+    W, b = distill_head(H, Q)
+    with torch.no_grad():
+        head.weight.copy_(torch.as_tensor(W, dtype=head.weight.dtype))
+        head.bias.copy_(torch.as_tensor(b, dtype=head.bias.dtype))
 
 
 def _label_logits(ln: Any, X: Any) -> np.ndarray:
