@@ -164,17 +164,19 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         ``"auto"``: "combined" where features were clustered, "adjust" on p(d|x)
         clusters, "network" when a refinement round is kept.
     refine_rounds : "auto" or int, default="auto"
-        Label-network refinement (see :mod:`lls_topics.continuous.relabel`): a round fine-tunes
-        a copy of the discriminator into a k-way label network trained on the domain
-        labels through the current p(d|y), clusters its outputs (3k clusters; beside
-        the features where the first pass used features) and refits the solver.
+        Label-network refinement (see :mod:`lls_topics.continuous.relabel`): a round trains
+        a k-way label network on the domain labels through the current p(d|y),
+        clusters its outputs (3k clusters; beside the features where the first pass
+        used features) and refits the solver. One network goes through the rounds:
+        the first starts from the discriminator's body with a head fitted to the first
+        pass's posterior, each later round continues the one before.
         ``"auto"``: up to :data:`~lls_topics.continuous.policy.MAX_REFINE_ROUNDS`
         rounds, all of them together training at most
         :data:`~lls_topics.continuous.policy.REFINE_EPOCH_SHARE` of the
-        discriminator's epochs; a round's model replaces the model kept so far unless
-        that one predicts the domains of held-out samples better beyond the noise
-        (see Notes). An int N runs exactly N rounds
-        (without the epoch budget) and keeps the last one; 0 turns refinement off.
+        discriminator's epochs (shared evenly); a round's model replaces the model
+        kept so far unless that one predicts the domains of held-out samples better
+        beyond the noise (see Notes). An int N runs exactly N rounds (without the
+        epoch budget) and keeps the last one; 0 turns refinement off.
 
     random_state : int, Generator or None
         Seeds the discriminator (unless it has its own seed), the clustering and the

@@ -16,8 +16,11 @@ per entry from 0.073 to 0.058; through the *true* p(d|y) the same kind of fine-t
 0.916 (``benchmarks/ddfa_ceiling.py``; the supervised oracle: 0.934), so the estimate
 of p(d|y) is what limits the pipeline.
 
-DDFA runs rounds by default (``refine_rounds="auto"``): each fine-tunes from the
-discriminator within an epoch budget, and a round's model is kept unless the held-out
+DDFA runs rounds by default (``refine_rounds="auto"``): one label network goes through
+them within an epoch budget (the first round starts from the discriminator's body with
+a head distilled from the first pass's posterior, :func:`distill_head`; each later
+round continues it through the p(d|y) that the round before solved), and a round's
+model is kept unless the held-out
 domain likelihood says the model kept so far is better (see
 :mod:`lls_topics.continuous.policy`). The label network's logits get a temperature
 fitted on its early-stopping rows (``label_temperature_``): a network stopped early is
