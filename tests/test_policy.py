@@ -134,3 +134,17 @@ def test_first_pass_candidates_deterministic_and_ordered():
     assert first_pass_candidates(n_topics=4, n_samples=5000, space="features",
                                  posterior="clusters", n_clusters=9) == \
         [("features", 9, "clusters")]
+
+
+def test_round_weight_averages_what_the_data_cannot_tell_apart():
+    rng = np.random.default_rng(0)
+    first = rng.normal(-1.5, 0.5, size=400)
+    better = first + 0.3 + rng.normal(0, 0.1, size=400)   # many standard errors
+    noisy = first + rng.normal(0, 0.5, size=400)          # mean gain within the noise
+    assert policy.round_weight(first, better) == 1.0
+    assert policy.round_weight(first, noisy) == 0.5
+    assert policy.round_weight(first, first - 0.2) == 0.5  # kept rounds: not worse here
+    # z=0: any positive mean gain is enough
+    assert policy.round_weight(first, first + 1e-3 + rng.normal(0, 1e-4, 400), z=0) == 1.0
+    with pytest.raises(ValueError, match="same rows"):
+        policy.round_weight(first, first[:10])

@@ -156,3 +156,33 @@ def test_distill_head_bad_input():
         distill_head(np.ones((4, 2)), np.full((3, 2), 0.5))
     with pytest.raises(ValueError, match="non-negative"):
         distill_head(np.ones((3, 2)), np.array([[0.5, 0.5], [1.5, -0.5], [0.5, 0.5]]))
+
+
+def test_round_and_first_pass_predict_together_when_tied(problem, tmp_path, monkeypatch):
+    # where the held-out rows cannot tell the kept round from the first pass, the model
+    # predicts with the normalized geometric mean of both posteriors
+    from lls_topics.continuous import policy
+
+    X, y, d, P, disc = problem
+    monkeypatch.setattr(policy, "round_weight", lambda first, refined, z=2.0: 0.5)
+    kw = dict(n_clusters=9, random_state=0, verbose=False)
+    tr, va = np.split(np.random.default_rng(0).permutation(len(X)), [600])
+    est = DDFA(3, **kw).fit_with_discriminator(disc, X[tr], d[tr], X[va], d[va])
+    assert est.n_rounds_ >= 1 and est.ensemble_weight_ == 0.5
+    first = DDFA(3, refine_rounds=0, **kw).fit_with_discriminator(disc, X[tr], d[tr],
+                                                                X[va], d[va])
+    both = est.predict_proba(X, d)
+    est.ensemble_weight_ = 1.0
+    net = est.predict_proba(X, d)
+    est.ensemble_weight_ = 0.5
+    mix = np.sqrt(net * first.predict_proba(X, d))
+    np.testing.assert_allclose(both, mix / mix.sum(1, keepdims=True), atol=1e-8)
+    assert matched_accuracy(y, both.argmax(1)) > 0.9
+    est.save(tmp_path / "m")
+    back = DDFA.load(tmp_path / "m")
+    np.testing.assert_allclose(back.predict_proba(X, d), both, atol=1e-6)
+    np.testing.assert_allclose(back.predict_proba(X).sum(1), 1.0)
+    monkeypatch.undo()
+    # a round far better on the held-out domains predicts alone
+    assert policy.round_weight(np.zeros(50) - 1.0, np.zeros(50) - 0.5 +
+                               np.linspace(-1e-3, 1e-3, 50)) == 1.0

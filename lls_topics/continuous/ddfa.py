@@ -246,6 +246,15 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         ``gain_stderr`` (against the model it was offered to replace).
     round_times_ : list of float
         Seconds of each refinement round, in order.
+    ensemble_weight_ : float
+        1.0, or 0.5 where the kept round predicts together with the first pass: the
+        normalized geometric mean of the round's p_d(y|x) and the first-pass model's,
+        when the held-out domains cannot tell the two apart (see
+        :func:`~lls_topics.continuous.policy.round_weight`).
+    first_pass_ : dict or None
+        The first-pass model that predicts beside the round (``ensemble_weight_`` 0.5):
+        its ``discretizer``, ``solver``, ``domain_topic`` (p_d(y), rows sum to 1, in
+        the round's label order), ``order``, ``posterior`` and ``space``.
     n_rounds_ : int
         The kept refinement round (0: a first-pass model).
     n_choice_rows_ : int
@@ -519,6 +528,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         k = int(self.n_topics)
         D = len(ids)
         self.discriminator_ = disc
+        self.ensemble_weight_, self.first_pass_ = 1.0, None
         # p(d) as the discriminator learned it: its training share of each domain
         self.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
 
@@ -683,6 +693,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         k, D = int(self.n_topics), len(ids)
         n = len(rows)
         self.discriminator_ = disc
+        self.ensemble_weight_, self.first_pass_ = 1.0, None
         self.domain_sizes_ = np.asarray(disc.class_counts_, dtype=np.float64)
         sources = [X] if X_val is None else [X, X_val]
         all_rows = [rows] if X_val is None else [rows, rows_val]
@@ -853,7 +864,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         seeds, medians): mnist1d 0.473 -> 0.498, man pages 0.594 -> 0.637, digits
         0.809 -> 0.809, procedural 0.691 -> 0.679 mean accuracy."""
         from .adjust import domain_given_label
-        from .policy import keep_round, refine_epoch_budget
+        from .policy import keep_round, refine_epoch_budget, round_weight
         from .relabel import fit_label_network, label_proba
 
         auto = self.refine_rounds == "auto"
@@ -907,6 +918,14 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         if current is not first:
             self.space_ = current["space"]
             self.posterior_ = current["posterior"]
+            if auto and choice is not None and self.posterior_ == "network" and \
+                    round_weight(first["loglik"], current["loglik"]) < 1.0:
+                # the held-out rows cannot tell the round from the first pass: both
+                # predict (see policy.round_weight)
+                self.ensemble_weight_ = 0.5
+                self.first_pass_ = {key: first[key] for key in (
+                    "discretizer", "solver", "domain_topic", "order", "posterior",
+                    "space")}
 
     # ------------------------------------------------------------------ predict
     @bounded_threads(_work)
@@ -938,7 +957,22 @@ class DDFA(SaveLoadMixin, BaseEstimator):
 
     def _predict_proba(self, X: Any, domains: Any) -> np.ndarray:
         if self.posterior_ == "network":
-            return self._network_posterior(X, domains)
+            out = self._network_posterior(X, domains)
+            w = float(getattr(self, "ensemble_weight_", 1.0))
+            if w < 1.0:
+                c = self.first_pass_
+                pdx = self.discriminator_.predict_proba(X)
+                tokens = c["discretizer"].predict(
+                    X if c["space"] != "discriminator" else None, pdx)
+                first = self._posterior_from(
+                    c, pdx, tokens, None if domains is None else
+                    self._rows(domains, pdx.shape[0]), c["posterior"])
+                logp = w * np.log(np.maximum(out, 1e-300)) + \
+                    (1.0 - w) * np.log(np.maximum(first, 1e-300))
+                logp -= logp.max(axis=1, keepdims=True)
+                out = np.exp(logp)
+                out /= out.sum(axis=1, keepdims=True)
+            return out
         pdx = self.discriminator_.predict_proba(X)
         n = pdx.shape[0]
         if self.posterior_ == "adjust":
