@@ -45,12 +45,13 @@ def project_simplex(Y: np.ndarray, *, sub: bool = False) -> np.ndarray:
         out = out.copy()
         out[~inside] = project_simplex(Y[~inside])
         return out
-    U = -np.sort(-Y, axis=1)
-    css = np.cumsum(U, axis=1) - 1.0
-    idx = np.arange(1, k + 1)
-    cond = U - css / idx > 0
-    rho = k - 1 - np.argmax(cond[:, ::-1], axis=1)
-    theta = css[np.arange(n), rho] / (rho + 1)
+    U = np.sort(Y, axis=1)[:, ::-1]
+    css = np.cumsum(U, axis=1)
+    css -= 1.0
+    # with u sorted in decreasing order, j u_j > u_1 + ... + u_j - 1 holds exactly for
+    # the first rho entries (the support), so rho is a count, not a search
+    rho = np.count_nonzero(U * np.arange(1, k + 1) > css, axis=1)
+    theta = css[np.arange(n), rho - 1] / rho
     return np.maximum(Y - theta[:, None], 0.0)
 
 
@@ -73,26 +74,29 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
         return np.full((n, k), 1.0 / k)
     step = 1.0 / L
     H = np.full((n, k), 1.0 / k) if H0 is None else np.array(H0, dtype=np.float64)
-    Y = H.copy()
+    # the rows still moving, compacted: a row leaves the working set once it has
+    # converged, and the rest keep contiguous arrays (no gather/scatter per step)
+    rows = np.arange(n)
+    Hw, Yw, QBw = H, H.copy(), np.asarray(QB, dtype=np.float64)
     t = 1.0
-    active = np.ones(n, dtype=bool)
     for _ in range(max_iter):
-        grad = Y[active] @ G - QB[active]
-        H_new = project_simplex(Y[active] - step * grad, sub=sub)
-        delta = H_new - H[active]
+        grad = Yw @ G
+        grad -= QBw
+        H_new = project_simplex(Yw - step * grad, sub=sub)
+        delta = H_new - Hw
         t_new = 0.5 * (1 + np.sqrt(1 + 4 * t * t))
         mom = (t - 1) / t_new
         # restart momentum where it points uphill (O'Donoghue & Candes)
         uphill = np.einsum("ij,ij->i", grad, delta) > 0
-        Y_new = H_new + mom * delta
-        Y_new[uphill] = H_new[uphill]
-        H[active] = H_new
-        Y[active] = Y_new
+        Yw = H_new + mom * delta
+        Yw[uphill] = H_new[uphill]
+        Hw = H_new
         t = t_new
-        change = np.abs(delta).max(axis=1)
-        still = change > tol
-        idx = np.flatnonzero(active)
-        active[idx[~still]] = False
-        if not active.any():
-            break
+        still = np.abs(delta).max(axis=1) > tol
+        if not still.all():
+            H[rows] = Hw
+            rows, Hw, Yw, QBw = rows[still], Hw[still], Yw[still], QBw[still]
+            if rows.size == 0:
+                return H
+    H[rows] = Hw
     return H

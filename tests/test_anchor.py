@@ -77,6 +77,36 @@ def test_fast_recovery_matches_cvxpy(loss):
     assert np.abs(P1 - P2).max() < 1e-4
 
 
+def test_recovery_start_changes_the_steps_not_the_solution():
+    prob = make_discrete_lls(n_topics=3, n_words=40, n_domains=6, n_per_domain=400,
+                             alpha=1.0, max_condition=20, random_state=4)
+    C = prob.corpus.counts
+    Q, n_x = word_profiles(C)
+    anchors, _ = find_anchors(Q, 3, word_counts=n_x)
+    P1, A1, H1 = recover_topics(C, anchors)
+    far = np.zeros_like(H1)
+    far[:, 0] = 1.0                       # a vertex, far from most solutions
+    P2, A2, H2 = recover_topics(C, anchors, init=far)
+    assert np.abs(H1 - H2).max() < 1e-6 and np.abs(P1 - P2).max() < 1e-6
+    # a few steps from the solution stay on it; from the far vertex they do not
+    assert np.abs(recover_topics(C, anchors, init=H1, max_iter=3)[2] - H1).max() < 1e-6
+    assert np.abs(recover_topics(C, anchors, init=far, max_iter=3)[2] - H1).max() > 1e-3
+    with pytest.raises(ValueError, match="init"):
+        recover_topics(C, anchors, init=H1[:, :2])
+
+
+def test_word_profiles_sum_duplicates_and_keep_counts_intact():
+    # duplicate entries (not summed) and unseen trailing inputs
+    counts = sp.csr_matrix((np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 0]),
+                            np.array([0, 3, 4])), shape=(2, 4))
+    assert not counts.has_canonical_format
+    before = counts.data.copy()
+    Q, n_x = word_profiles(counts)
+    np.testing.assert_allclose(n_x, [7.0, 3.0, 0.0, 0.0])
+    np.testing.assert_allclose(Q.toarray(), [[3 / 7, 4 / 7], [1.0, 0.0], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(counts.data, before)
+
+
 def test_project_simplex_properties():
     rng = np.random.default_rng(0)
     Y = rng.normal(size=(500, 7)) * 3

@@ -77,3 +77,23 @@ def test_bad_arguments(planted):
         bootstrap(AnchorSolver(3), planted.corpus, 1)
     with pytest.raises(ValueError, match="solver"):
         bootstrap(object(), planted.corpus, 10)
+
+
+def test_replicates_start_from_the_fit_and_survive_saving(planted, tmp_path):
+    from lls_topics.persistence import load_estimator, save_estimator
+
+    est = AnchorSolver(3, random_state=0).fit(planted.corpus)
+    counts = sp.csr_matrix(planted.corpus.counts, dtype=float)
+    sizes = np.asarray(counts.sum(axis=1)).ravel().astype(np.int64)
+    boot = resample_counts(counts, sizes, np.random.default_rng(0), "parametric",
+                           est.domain_topic_ @ est.topic_word_)
+    P, A = est.fit_replicate(boot, np.random.default_rng(1))
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    # a saved model resumes from the same recovery, so gives the same replicate
+    save_estimator(est, tmp_path / "m")
+    P2, A2 = load_estimator(tmp_path / "m").fit_replicate(boot, np.random.default_rng(1))
+    np.testing.assert_array_equal(P, P2)
+    np.testing.assert_array_equal(A, A2)
+    # the replicate sits near the full refit of the resampled counts
+    full = AnchorSolver(3, random_state=0).fit(boot)
+    assert np.abs(np.sort(P, axis=1) - np.sort(full.domain_topic_, axis=1)).max() < 0.05
