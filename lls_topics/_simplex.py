@@ -55,6 +55,43 @@ def project_simplex(Y: np.ndarray, *, sub: bool = False) -> np.ndarray:
     return np.maximum(Y - theta[:, None], 0.0)
 
 
+#: at most this many rows are solved one by one with an active-set NNLS (exact, and on
+#: the few hundred rows of a DDFA vocabulary 3-7x faster than the vectorized FISTA,
+#: whose per-step overhead dominates small problems); more rows take the FISTA path
+_EXACT_ROWS = 1000
+#: the NNLS path needs G = B B^T well conditioned (smallest eigenvalue above this share
+#: of the largest), where the minimizer is unique and both paths agree to 1e-9
+_EXACT_COND = 1e-8
+
+
+def _simplex_ls_exact(G: np.ndarray, QB: np.ndarray) -> np.ndarray:
+    """``min_h h G h' - 2 h qb'`` over the simplex, row by row, for positive definite G.
+
+    With ``G = L L'`` the objective is ``||L' h - L^-1 qb||^2`` up to a constant; the
+    sum-to-one constraint enters as one heavily weighted row of a non-negative least
+    squares problem (its residual is below 1e-9 of the scale), and each solution is
+    renormalized onto the simplex.
+    """
+    from scipy.linalg import solve_triangular
+    from scipy.optimize import nnls
+
+    n, k = QB.shape
+    scale = float(np.trace(G)) / k
+    chol = np.linalg.cholesky(G)
+    rhs = solve_triangular(chol, np.asarray(QB, dtype=np.float64).T, lower=True)
+    w = 1e4 * np.sqrt(scale)
+    A = np.vstack([chol.T, np.full((1, k), w)])
+    b = np.empty(k + 1)
+    b[k] = w
+    H = np.empty((n, k))
+    for i in range(n):  # one small active-set solve per row: k x k, at most 3k steps
+        b[:k] = rhs[:, i]
+        h = nnls(A, b, maxiter=3 * k + 10)[0]
+        total = h.sum()
+        H[i] = h / total if total > 0 else 1.0 / k
+    return H
+
+
 def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | None = None,
                           max_iter: int = 5000, tol: float = 1e-12, sub: bool = False
                           ) -> np.ndarray:
@@ -69,9 +106,12 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
     H : ndarray of shape (n, k); rows on the simplex.
     """
     n, k = QB.shape
-    L = float(np.linalg.eigvalsh(G)[-1])
+    eig = np.linalg.eigvalsh(G)
+    L = float(eig[-1])
     if L <= 0:
         return np.full((n, k), 1.0 / k)
+    if not sub and H0 is None and n <= _EXACT_ROWS and eig[0] > _EXACT_COND * L:
+        return _simplex_ls_exact(G, QB)
     step = 1.0 / L
     H = np.full((n, k), 1.0 / k) if H0 is None else np.array(H0, dtype=np.float64)
     # the rows still moving, compacted: a row leaves the working set once it has

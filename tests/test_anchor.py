@@ -235,3 +235,26 @@ def test_heldout_priors_choose_from_the_grid_reproducibly(small_problem):
     assert err_a <= 1.25 * err_f
     with pytest.raises(ValueError, match="priors"):
         AnchorSolver(5, priors="best").fit(C)
+
+
+@pytest.mark.parametrize("n,k,D", [(40, 6, 12), (300, 10, 20), (25, 20, 40)])
+def test_exact_small_simplex_regression_matches_fista(n, k, D, monkeypatch):
+    # rows of a DDFA-sized vocabulary go through the row-by-row active-set path; it
+    # must find the minimizer that the vectorized FISTA path converges to
+    import lls_topics._simplex as sx
+
+    rng = np.random.default_rng(n + k)
+    B = rng.dirichlet(np.full(D, 0.5), size=k)
+    Q = rng.dirichlet(np.full(k, 0.3), size=n) @ B + rng.normal(0, 0.01, size=(n, D))
+    G, QB = B @ B.T, Q @ B.T
+    exact = sx.simplex_least_squares(G, QB)
+    monkeypatch.setattr(sx, "_EXACT_ROWS", 0)
+    fista = sx.simplex_least_squares(G, QB)
+    np.testing.assert_allclose(exact.sum(1), 1.0, atol=1e-12)
+    assert exact.min() >= 0
+    np.testing.assert_allclose(exact, fista, atol=1e-8)
+    # a singular Gram matrix (more labels than domains) stays on the FISTA path
+    Bs = rng.dirichlet(np.ones(3), size=5)
+    monkeypatch.setattr(sx, "_EXACT_ROWS", 1000)
+    H = sx.simplex_least_squares(Bs @ Bs.T, rng.dirichlet(np.ones(3), size=7) @ Bs.T)
+    np.testing.assert_allclose(H.sum(1), 1.0, atol=1e-9)
