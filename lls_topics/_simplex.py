@@ -92,6 +92,51 @@ def _simplex_ls_exact(G: np.ndarray, QB: np.ndarray) -> np.ndarray:
     return H
 
 
+#: rounds of support updates (primal-dual active set) before the rows left iterate
+_SUPPORT_ROUNDS = 4
+
+
+def _simplex_ls_on_support(G: np.ndarray, QB: np.ndarray, support: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact minimizers for the rows whose minimizer has the guessed ``support``.
+
+    On a guessed support S the minimizer solves the KKT system
+    ``G_SS h - qb_S = lam 1``, ``sum h = 1`` (``h = 0`` off S); it is the minimizer
+    (unique: G is positive definite) exactly when ``h >= 0`` and
+    ``(h G - qb)_j >= lam`` off S. One batched (k + 1) x (k + 1) solve per row.
+
+    Returns
+    -------
+    H : ndarray (n, k); the exact minimizer on the rows where ``ok`` holds
+    ok : ndarray of bool (n,)
+    next_support : ndarray of bool (n, k)
+        The next guess (primal-dual active set): the guessed support less its
+        negative entries, plus the inputs off it whose multiplier is negative.
+    """
+    n, k = QB.shape
+    s = support.astype(np.float64)
+    K = np.zeros((n, k + 1, k + 1))
+    K[:, :k, :k] = G * (s[:, :, None] * s[:, None, :])
+    K[:, np.arange(k), np.arange(k)] += 1.0 - s       # h_j = 0 off the support
+    K[:, :k, k] = -s
+    K[:, k, :k] = s
+    rhs = np.empty((n, k + 1))
+    rhs[:, :k] = QB * s
+    rhs[:, k] = 1.0
+    empty = ~support.any(axis=1)
+    K[empty, k, :k] = 1.0                              # any solvable system; not ok
+    K[empty, :k, k] = -1.0
+    sol = np.linalg.solve(K, rhs[:, :, None])[:, :, 0]
+    H, lam = sol[:, :k], sol[:, k]
+    eps = 1e-12 * max(float(np.abs(G).max()), 1.0)
+    slack = H @ G - QB - lam[:, None]          # 0 on S, must be >= 0 off S
+    ok = ~empty & np.all(H >= 0, axis=1) & np.all(support | (slack >= -eps), axis=1)
+    nxt = (support & (H > 0)) | (~support & (slack < -eps))
+    stuck = ~nxt.any(axis=1)
+    nxt[stuck] = support[stuck]
+    return H, ok, nxt
+
+
 def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | None = None,
                           max_iter: int = 5000, tol: float = 1e-12, sub: bool = False
                           ) -> np.ndarray:
@@ -99,7 +144,10 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
 
     Only the Gram matrix ``G = B B^T`` (k x k) and ``QB = Q B^T`` (n x k) are
     needed, so each iteration costs ``O(n k^2)`` whatever the number of domains.
-    Accelerated projected gradient (FISTA) with adaptive restart.
+    Accelerated projected gradient (FISTA) with adaptive restart; up to 1000 rows
+    with a well-conditioned ``G`` and no start, an exact active-set solve per row.
+    With a start ``H0`` (rows on the simplex), the rows whose minimizer has the
+    support of their start are solved exactly and only the others iterate.
 
     Returns
     -------
@@ -113,11 +161,40 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
     if not sub and H0 is None and n <= _EXACT_ROWS and eig[0] > _EXACT_COND * L:
         return _simplex_ls_exact(G, QB)
     step = 1.0 / L
+    QB = np.asarray(QB, dtype=np.float64)
     H = np.full((n, k), 1.0 / k) if H0 is None else np.array(H0, dtype=np.float64)
+    if H0 is not None and not sub and eig[0] > _EXACT_COND * L:
+        # a start close to the solution (a bootstrap replicate from the full fit)
+        # mostly has the right support: those rows are solved exactly, the rest iterate
+        left = []
+        # blocks of rows keep the batched (k + 1) x (k + 1) systems to about 16 MB
+        block = max(1, 2_000_000 // (k + 1) ** 2)
+        for lo in range(0, n, block):
+            rest = np.arange(lo, min(n, lo + block))
+            support = H[rest] > 0
+            for _ in range(_SUPPORT_ROUNDS):
+                H_try, ok, support = _simplex_ls_on_support(G, QB[rest], support)
+                H[rest[ok]] = H_try[ok]
+                rest, support = rest[~ok], support[~ok]
+                if rest.size == 0:
+                    break
+            left.append(rest)
+        rest = np.zeros(n, dtype=bool)
+        rest[np.concatenate(left)] = True
+        if rest.any():
+            H[rest] = _fista(G, QB[rest], H[rest], step, max_iter, tol, sub)
+        return H
+    return _fista(G, QB, H, step, max_iter, tol, sub)
+
+
+def _fista(G: np.ndarray, QB: np.ndarray, H: np.ndarray, step: float, max_iter: int,
+           tol: float, sub: bool) -> np.ndarray:
+    """The accelerated projected-gradient loop of :func:`simplex_least_squares`."""
+    n = QB.shape[0]
     # the rows still moving, compacted: a row leaves the working set once it has
     # converged, and the rest keep contiguous arrays (no gather/scatter per step)
     rows = np.arange(n)
-    Hw, Yw, QBw = H, H.copy(), np.asarray(QB, dtype=np.float64)
+    Hw, Yw, QBw = H, H.copy(), QB
     t = 1.0
     for _ in range(max_iter):
         grad = Yw @ G

@@ -88,11 +88,25 @@ def test_recovery_start_changes_the_steps_not_the_solution():
     far[:, 0] = 1.0                       # a vertex, far from most solutions
     P2, A2, H2 = recover_topics(C, anchors, init=far)
     assert np.abs(H1 - H2).max() < 1e-6 and np.abs(P1 - P2).max() < 1e-6
-    # a few steps from the solution stay on it; from the far vertex they do not
+    # with a start, the support updates solve these rows exactly within 3 steps
     assert np.abs(recover_topics(C, anchors, init=H1, max_iter=3)[2] - H1).max() < 1e-6
-    assert np.abs(recover_topics(C, anchors, init=far, max_iter=3)[2] - H1).max() > 1e-3
+    assert np.abs(recover_topics(C, anchors, init=far, max_iter=3)[2] - H1).max() < 1e-6
     with pytest.raises(ValueError, match="init"):
         recover_topics(C, anchors, init=H1[:, :2])
+
+
+def test_started_simplex_regression_matches_the_exact_one():
+    rng = np.random.default_rng(3)
+    B = rng.dirichlet(np.ones(15), size=6)
+    H = rng.dirichlet(np.full(6, 0.3), size=400)
+    Qm = H @ B + rng.normal(scale=0.02, size=(400, 15))      # minimizers on faces
+    G, QB = B @ B.T, Qm @ B.T
+    exact = simplex_least_squares(G, QB)                       # row-by-row NNLS
+    start = rng.dirichlet(np.ones(6), size=400)                # wrong supports
+    np.testing.assert_allclose(simplex_least_squares(G, QB, H0=start), exact, atol=1e-8)
+    # started at the solution, the support updates alone (no step) confirm every row
+    few = simplex_least_squares(G, QB, H0=exact, max_iter=0)
+    np.testing.assert_allclose(few, exact, atol=1e-9)
 
 
 def test_word_profiles_sum_duplicates_and_keep_counts_intact():
