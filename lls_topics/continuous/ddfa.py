@@ -208,10 +208,12 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     held-out rows (``X_val``, or the discriminator's own validation split) early-stop
     the label networks; the other half scores every candidate's pooled posterior by the
     log-likelihood of those rows' domains (the solver does not count them). Candidates
-    are offered in a fixed order; a first-pass candidate replaces the kept model only
-    when its mean gain exceeds two standard errors of the paired difference, a
-    refinement round replaces it unless its mean loss exceeds two standard errors (see
-    :func:`~lls_topics.continuous.policy.keep_round`). Without held-out rows
+    are offered in a fixed order; the first-pass candidate with the higher mean
+    held-out log-likelihood is kept (:data:`~lls_topics.continuous.policy.FIRST_PASS_Z`),
+    a refinement round replaces it unless its mean loss exceeds two standard errors (see
+    :func:`~lls_topics.continuous.policy.keep_round`), and the kept round predicts
+    alone only when it beats the first pass beyond two standard errors, else together
+    with it (:func:`~lls_topics.continuous.policy.round_weight`). Without held-out rows
     (``fit_with_discriminator`` without ``X_val``) the first candidate is kept and
     ``"auto"`` runs no round.
     The record of every candidate is in ``rounds_``.
@@ -515,7 +517,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .policy import choose_candidate, first_pass_candidates, split_heldout
+        from .policy import (FIRST_PASS_Z, choose_candidate, first_pass_candidates,
+                             split_heldout)
 
         from .streaming import STREAM_ABOVE, is_streamable
 
@@ -591,7 +594,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                     c, self._first_pass_q(c, proba, stop_pos),
                     self._first_pass_q(c, proba, choice_pos), all_rows[stop_pos],
                     all_rows[choice_pos])
-            best = choose_candidate([c["loglik"] for c in cands])
+            best = choose_candidate([c["loglik"] for c in cands], z=FIRST_PASS_Z)
         else:
             best = 0
         self.rounds_ = [self._round_record(c, i == best, cands[0]) for i, c in enumerate(cands)]
