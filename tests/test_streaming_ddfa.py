@@ -76,6 +76,21 @@ def test_memmap_refinement_rounds_stream(tmp_path, small_chunks):
     assert matched_accuracy(y, est.predict(X, d)) > 0.9
 
 
+def test_explicit_rounds_on_streamed_inputs(tmp_path, small_chunks):
+    from torch.utils.data import TensorDataset
+
+    X, y, d, _ = blobs(k=3, D=6, n_per_domain=150, seed=7)
+    # a Dataset with rounds asked for takes the in-memory path
+    est = DDFA(3, space="discriminator", refine_rounds=1, random_state=0, verbose=False,
+               discriminator=DomainDiscriminator(**FAST)).fit(TensorDataset(torch.from_numpy(X)), d)
+    assert est.n_rounds_ == 1 and est.discretizer_.labels_ is not None
+    # a memmap without held-out rows cannot judge or early-stop rounds
+    disc = DomainDiscriminator(validation_fraction=0.0, **FAST)
+    with pytest.raises(ValueError, match="needs held-out rows"):
+        DDFA(3, space="discriminator", refine_rounds=1, discriminator=disc, random_state=0,
+             verbose=False).fit(_memmap(tmp_path, X), d)
+
+
 def test_predict_proba_writes_into_a_memmap(tmp_path, small_chunks):
     X, y, d, _ = blobs(k=3, D=6, n_per_domain=120, seed=3)
     est = _fit(X, d)

@@ -523,7 +523,11 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         from .streaming import STREAM_ABOVE, is_streamable
 
         n_all = len(rows) + (0 if X_val is None else len(X_val))
-        if is_streamable(X) and n_all > STREAM_ABOVE and self.space in ("auto", "discriminator"):
+        # a Dataset streams without rounds (their held-out rows are read into memory
+        # from arrays); asked for rounds, it takes the in-memory path as before
+        streams = isinstance(X, np.memmap) or self.refine_rounds in (0, "auto")
+        if is_streamable(X) and n_all > STREAM_ABOVE and streams and \
+                self.space in ("auto", "discriminator"):
             # larger than memory, maybe: never hold p(d|x) (or a label network's p(y|x))
             # of every sample
             return self._fit_rest_streamed(disc, X, rows, X_val, rows_val, ids, s_clu, s_sol,
@@ -737,6 +741,10 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         self.n_rounds_ = 0
         self.n_choice_rows_ = 0 if choice_pos is None else int(len(choice_pos))
         n_rounds = self._n_rounds(choice_pos)
+        if n_rounds > 0 and choice_pos is None:
+            raise ValueError(f"refine_rounds={self.refine_rounds!r} on a memmap needs held-out "
+                             "rows: pass X_val and d_val (arrays or a memmap), or keep the "
+                             "discriminator's validation_fraction above 0")
         if n_rounds > 0:
             X_st, X_ch = read(stop_pos), read(choice_pos)
             r_st, r_ch = stacked_rows[stop_pos], stacked_rows[choice_pos]
