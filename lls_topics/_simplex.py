@@ -55,45 +55,19 @@ def project_simplex(Y: np.ndarray, *, sub: bool = False) -> np.ndarray:
     return np.maximum(Y - theta[:, None], 0.0)
 
 
-#: at most this many rows are solved one by one with an active-set NNLS (exact, and on
-#: the few hundred rows of a DDFA vocabulary 3-7x faster than the vectorized FISTA,
-#: whose per-step overhead dominates small problems); more rows take the FISTA path
+#: without a start, at most this many rows go through the exact active-set solve first
+#: (on the few hundred rows of a DDFA vocabulary it is several times faster than the
+#: FISTA loop, whose per-step overhead dominates small problems); more rows iterate
 _EXACT_ROWS = 1000
-#: the NNLS path needs G = B B^T well conditioned (smallest eigenvalue above this share
+#: the exact solve needs G = B B^T well conditioned (smallest eigenvalue above this share
 #: of the largest), where the minimizer is unique and both paths agree to 1e-9
 _EXACT_COND = 1e-8
 
 
-def _simplex_ls_exact(G: np.ndarray, QB: np.ndarray) -> np.ndarray:
-    """``min_h h G h' - 2 h qb'`` over the simplex, row by row, for positive definite G.
-
-    With ``G = L L'`` the objective is ``||L' h - L^-1 qb||^2`` up to a constant; the
-    sum-to-one constraint enters as one heavily weighted row of a non-negative least
-    squares problem (its residual is below 1e-9 of the scale), and each solution is
-    renormalized onto the simplex.
-    """
-    from scipy.linalg import solve_triangular
-    from scipy.optimize import nnls
-
-    n, k = QB.shape
-    scale = float(np.trace(G)) / k
-    chol = np.linalg.cholesky(G)
-    rhs = solve_triangular(chol, np.asarray(QB, dtype=np.float64).T, lower=True)
-    w = 1e4 * np.sqrt(scale)
-    A = np.vstack([chol.T, np.full((1, k), w)])
-    b = np.empty(k + 1)
-    b[k] = w
-    H = np.empty((n, k))
-    for i in range(n):  # one small active-set solve per row: k x k, at most 3k steps
-        b[:k] = rhs[:, i]
-        h = nnls(A, b, maxiter=3 * k + 10)[0]
-        total = h.sum()
-        H[i] = h / total if total > 0 else 1.0 / k
-    return H
-
-
-#: rounds of support updates (primal-dual active set) before the rows left iterate
+#: rounds of support updates (primal-dual active set) before the rows left iterate,
+#: from a start's support and from the full support (no start)
 _SUPPORT_ROUNDS = 4
+_COLD_SUPPORT_ROUNDS = 12
 
 
 def _simplex_ls_on_support(G: np.ndarray, QB: np.ndarray, support: np.ndarray
@@ -144,10 +118,11 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
 
     Only the Gram matrix ``G = B B^T`` (k x k) and ``QB = Q B^T`` (n x k) are
     needed, so each iteration costs ``O(n k^2)`` whatever the number of domains.
-    Accelerated projected gradient (FISTA) with adaptive restart; up to 1000 rows
-    with a well-conditioned ``G`` and no start, an exact active-set solve per row.
-    With a start ``H0`` (rows on the simplex), the rows whose minimizer has the
-    support of their start are solved exactly and only the others iterate.
+    Accelerated projected gradient (FISTA) with adaptive restart. Where ``G`` is well
+    conditioned, rows are first solved exactly on a guessed support (a batched KKT
+    solve, then primal-dual support updates) and only the rows left iterate: from
+    the support of a start ``H0`` (rows on the simplex), or without one from the full
+    support, for up to 1000 rows.
 
     Returns
     -------
@@ -158,21 +133,22 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
     L = float(eig[-1])
     if L <= 0:
         return np.full((n, k), 1.0 / k)
-    if not sub and H0 is None and n <= _EXACT_ROWS and eig[0] > _EXACT_COND * L:
-        return _simplex_ls_exact(G, QB)
     step = 1.0 / L
     QB = np.asarray(QB, dtype=np.float64)
     H = np.full((n, k), 1.0 / k) if H0 is None else np.array(H0, dtype=np.float64)
-    if H0 is not None and not sub and eig[0] > _EXACT_COND * L:
-        # a start close to the solution (a bootstrap replicate from the full fit)
-        # mostly has the right support: those rows are solved exactly, the rest iterate
+    if not sub and eig[0] > _EXACT_COND * L and (H0 is not None or n <= _EXACT_ROWS):
+        # the rows whose minimizer a few support updates find are solved exactly, the
+        # rest iterate: from a start close to the solution (a bootstrap replicate from
+        # the full fit) the start's support is mostly right; without one, the updates
+        # begin from the full support
+        rounds = _SUPPORT_ROUNDS if H0 is not None else _COLD_SUPPORT_ROUNDS
         left = []
         # blocks of rows keep the batched (k + 1) x (k + 1) systems to about 16 MB
         block = max(1, 2_000_000 // (k + 1) ** 2)
         for lo in range(0, n, block):
             rest = np.arange(lo, min(n, lo + block))
             support = H[rest] > 0
-            for _ in range(_SUPPORT_ROUNDS):
+            for _ in range(rounds):
                 H_try, ok, support = _simplex_ls_on_support(G, QB[rest], support)
                 H[rest[ok]] = H_try[ok]
                 rest, support = rest[~ok], support[~ok]

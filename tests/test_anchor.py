@@ -253,8 +253,8 @@ def test_heldout_priors_choose_from_the_grid_reproducibly(small_problem):
 
 @pytest.mark.parametrize("n,k,D", [(40, 6, 12), (300, 10, 20), (25, 20, 40)])
 def test_exact_small_simplex_regression_matches_fista(n, k, D, monkeypatch):
-    # rows of a DDFA-sized vocabulary go through the row-by-row active-set path; it
-    # must find the minimizer that the vectorized FISTA path converges to
+    # rows of a DDFA-sized vocabulary are solved exactly on supports found from the
+    # full one; that must be the minimizer that the FISTA path converges to
     import lls_topics._simplex as sx
 
     rng = np.random.default_rng(n + k)
