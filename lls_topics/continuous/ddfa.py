@@ -83,6 +83,15 @@ def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
     return (H - ce) / H
 
 
+def _geometric_mean(A: np.ndarray, B: np.ndarray, w: float = 0.5) -> np.ndarray:
+    """Rows of ``A^w B^(1-w)``, normalized: the weighted geometric mean of two
+    posteriors of the same samples (shape (n_samples, n_topics); rows sum to 1)."""
+    logp = w * np.log(np.maximum(A, 1e-300)) + (1.0 - w) * np.log(np.maximum(B, 1e-300))
+    logp -= logp.max(axis=1, keepdims=True)
+    out = np.exp(logp)
+    return out / out.sum(axis=1, keepdims=True)
+
+
 def _validation_rows(X_val: Any, d_val: Any, ids: np.ndarray) -> tuple[Any, np.ndarray | None]:
     """Check optional validation data; return it with its domains' rows (or None, None)."""
     if (X_val is None) != (d_val is None):
@@ -973,19 +982,11 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             if w < 1.0:
                 c = self.first_pass_
                 pdx = self.discriminator_.predict_proba(X)
-                tokens = c["discretizer"].predict(
-                    X if c["space"] != "discriminator" else None, pdx)
-                first = self._posterior_from(
-                    c, pdx, tokens, None if domains is None else
-                    self._rows(domains, pdx.shape[0]), c["posterior"])
-                logp = w * np.log(np.maximum(out, 1e-300)) + \
-                    (1.0 - w) * np.log(np.maximum(first, 1e-300))
-                logp -= logp.max(axis=1, keepdims=True)
-                out = np.exp(logp)
-                out /= out.sum(axis=1, keepdims=True)
+                first = self._model_posterior(c, c["space"], X, pdx, pdx, domains,
+                                              c["posterior"])
+                out = _geometric_mean(out, first, w)
             return out
         pdx = self.discriminator_.predict_proba(X)
-        n = pdx.shape[0]
         if self.posterior_ == "adjust":
             return self._adjusted(pdx, domains)
         coords = pdx
@@ -993,13 +994,19 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             from .relabel import label_proba
 
             coords = label_proba(self.label_network_, X)
-        tokens = self.discretizer_.predict(
-            X if self.space_ not in ("discriminator", "label-network") else None, coords)
-        state = {"solver": self.solver_, "domain_topic": self.domain_topic_,
-                 "order": self.solver_label_order_}
-        return self._posterior_from(state, pdx, tokens,
-                                    None if domains is None else self._rows(domains, n),
-                                    self.posterior_)
+        state = {"discretizer": self.discretizer_, "solver": self.solver_,
+                 "domain_topic": self.domain_topic_, "order": self.solver_label_order_}
+        return self._model_posterior(state, self.space_, X, coords, pdx, domains,
+                                     self.posterior_)
+
+    def _model_posterior(self, c: dict, space: str, X: Any, coords: np.ndarray,
+                         pdx: np.ndarray, domains: Any, posterior: str) -> np.ndarray:
+        """:meth:`_posterior_from` of model ``c`` on new samples: their clusters in
+        ``space`` (features beside ``coords`` where the space has them) and domains."""
+        tokens = c["discretizer"].predict(
+            X if space not in ("discriminator", "label-network") else None, coords)
+        rows = None if domains is None else self._rows(domains, pdx.shape[0])
+        return self._posterior_from(c, pdx, tokens, rows, posterior)
 
     def _posterior_from(self, c: dict, pdx: np.ndarray, tokens: np.ndarray | None,
                         rows: np.ndarray | None, posterior: str) -> np.ndarray:
@@ -1015,11 +1022,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         by_cluster = c["solver"].predict_proba(tokens, rows)[:, c["order"]]
         if posterior == "clusters":
             return by_cluster
-        logp = 0.5 * (np.log(np.maximum(by_cluster, 1e-300)) +
-                      np.log(np.maximum(by_adjust, 1e-300)))
-        logp -= logp.max(axis=1, keepdims=True)
-        out = np.exp(logp)
-        return out / out.sum(axis=1, keepdims=True)
+        return _geometric_mean(by_cluster, by_adjust)
 
     def _network_posterior(self, X: Any, domains: Any) -> np.ndarray:
         """p_d(y|x) ∝ g(x)_y p(d|y), g the label network's p(y|x) (pooled label mix)."""
