@@ -630,8 +630,9 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                              all_rows[train_pos]), (X_st, r_st), choice,
                          n_rounds, s_sol, self._round_solver(cands[best], X, X_val, feats,
                                                              all_rows, counted, s_clu),
-                         self._distill_sample(cands[best], proba, train_pos,
-                                              lambda pos: _take(X, X_val, n, pos), s_clu))
+                         self._distill_sample(cands[best], train_pos,
+                                              lambda pos: _take(X, X_val, n, pos), s_clu,
+                                              proba))
         else:
             self._set_state(cands[best])
         self.round_times_ = [r["seconds"] for r in self.rounds_ if r["round"] > 0]
@@ -787,14 +788,9 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             self._set_state(first, warn=False)
             self.space_, self.posterior_ = space, post
             train_pos = np.arange(n) if X_val is not None else keep
-            pos = np.sort(check_random_state(s_clu).choice(
-                train_pos, min(len(train_pos), _DISTILL_ROWS), replace=False))
-            X_sub = read_rows(X, pos)
-            pdx = disc.predict_proba(X_sub)
-            Q_sub = self._posterior_from(first, pdx, first["discretizer"].predict(None, pdx),
-                                         None, post)
             self._refine(first, disc, (X_tr, r_tr), (X_st, r_st), (X_ch, r_ch), n_rounds,
-                         s_sol, solve, (X_sub, Q_sub))
+                         s_sol, solve, self._distill_sample(
+                             first, train_pos, lambda pos: read_rows(X, pos), s_clu))
         else:
             self._set_state(first)
             self.space_, self.posterior_ = space, post
@@ -856,14 +852,23 @@ class DDFA(SaveLoadMixin, BaseEstimator):
 
         return solve
 
-    def _distill_sample(self, c: dict, proba: np.ndarray, train_pos: np.ndarray,
-                        take: Any, seed: int) -> tuple:
+    def _distill_sample(self, c: dict, train_pos: np.ndarray, take: Any, seed: int,
+                        proba: np.ndarray | None = None) -> tuple:
         """Up to ``_DISTILL_ROWS`` training samples and candidate ``c``'s pooled posterior
-        of them (the first refinement round's starting head is fitted to it)."""
+        of them (the first refinement round's starting head is fitted to it).
+
+        ``take(pos)`` reads the samples; ``proba``, p(d|x) of every row, where the fit
+        holds it (the candidate's clusters are then its fitted labels); streamed, both
+        are computed for the sample alone."""
         pos = np.sort(check_random_state(seed).choice(
             train_pos, min(len(train_pos), _DISTILL_ROWS), replace=False))
-        tokens = c["discretizer"].labels_[pos]
-        return take(pos), self._posterior_from(c, proba[pos], tokens, None, c["posterior"])
+        X_sub = take(pos)
+        if proba is not None:
+            pdx, tokens = proba[pos], c["discretizer"].labels_[pos]
+        else:
+            pdx = self.discriminator_.predict_proba(X_sub)
+            tokens = c["discretizer"].predict(None, pdx)
+        return X_sub, self._posterior_from(c, pdx, tokens, None, c["posterior"])
 
     def _refine(self, first: dict, disc: Any, train: tuple, stop: tuple,
                 choice: tuple | None, n_rounds: int, s_sol: int, solve_round: Any,

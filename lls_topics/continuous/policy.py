@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["SWITCH_Z", "FIRST_PASS_Z", "PRIOR_MIX", "REFINE_EPOCH_SHARE", "MAX_REFINE_ROUNDS", "round_weight",
-           "factored_loglik", "calibrated_loglik", "paired_gain", "prefer_candidate",
+__all__ = ["SWITCH_Z", "FIRST_PASS_Z", "PRIOR_MIX", "REFINE_EPOCH_SHARE", "MAX_REFINE_ROUNDS",
+           "round_weight", "factored_loglik", "calibrated_loglik", "paired_gain", "prefer_candidate",
            "keep_round", "choose_candidate", "refine_epoch_budget", "split_heldout",
            "vocabulary_sizes", "first_pass_candidates"]
 
