@@ -146,5 +146,7 @@ def test_round_weight_averages_what_the_data_cannot_tell_apart():
     assert policy.round_weight(first, first - 0.2) == 0.5  # kept rounds: not worse here
     # z=0: any positive mean gain is enough
     assert policy.round_weight(first, first + 1e-3 + rng.normal(0, 1e-4, 400), z=0) == 1.0
-    with pytest.raises(ValueError, match="same rows"):
+    with pytest.raises(ValueError, match="first and refined must score the same rows"):
         policy.round_weight(first, first[:10])
+    with pytest.raises(ValueError, match="refined must not hold NaN"):
+        policy.round_weight(first, np.full(400, np.nan))

@@ -242,7 +242,11 @@ def round_weight(first: Sequence[float], refined: Sequence[float], *,
     >>> round_weight([-1.0, -1.2, -0.9, -1.1], [-1.1, -1.0, -0.8, -1.3])
     0.5
     """
-    return 1.0 if prefer_candidate(first, refined, z=z) else 0.5
+    a, b = _check_loglik(first, "first"), _check_loglik(refined, "refined")
+    if a.shape != b.shape:
+        raise ValueError(f"first and refined must score the same rows, got shapes "
+                         f"{a.shape} and {b.shape}")
+    return 1.0 if prefer_candidate(a, b, z=z) else 0.5
 
 
 def choose_candidate(logliks: Sequence[Sequence[float]], *, z: float = SWITCH_Z,
