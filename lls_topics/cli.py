@@ -591,8 +591,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "digits (10 labels, 20 domains): fit DDFA, print the recovered p_d(y) "
                        "beside the truth, and the matched accuracy beside the reference DDFA "
                        "pipeline's and the supervised oracle's. Under a minute on 2 cores.")
-    p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
-                   help="topic solver inside DDFA (default anchor)")
+    p.add_argument("--solver", choices=["auto", *SOLVERS], default="auto",
+                   help="topic solver inside DDFA (default auto: DDFA's held-out choice "
+                   "between the anchor solver and the reference NMF step)")
     p.add_argument("--plot", metavar="OUT.png", help="also save a figure: true vs recovered "
                    "p_d(y) and the p(d|x) simplex")
     p.add_argument("--epochs", type=_int_option(1), default=None,
@@ -689,8 +690,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "text/CSV file")
     p.add_argument("-k", "--topics", type=_int_option(1), required=True,
                    help="number of labels k")
-    p.add_argument("--solver", choices=list(SOLVERS), default="anchor",
-                   help="topic solver (default anchor)")
+    p.add_argument("--solver", choices=["auto", *SOLVERS], default="auto",
+                   help="topic solver inside DDFA (default auto: DDFA's held-out choice "
+                   "between the anchor solver and the reference NMF step)")
     p.add_argument("--clusters", type=_int_option(1), help="vocabulary size (default: DDFA's)")
     p.add_argument("--epochs", type=_int_option(1),
                    help="discriminator epochs (default: DDFA's)")

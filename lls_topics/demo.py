@@ -91,7 +91,7 @@ def _one_torch_thread() -> Any:
         torch.set_num_threads(before)
 
 
-def run_demo(*, solver: str = "anchor", plot: str | None = None, seed: int = 0,
+def run_demo(*, solver: str = "auto", plot: str | None = None, seed: int = 0,
              quiet: bool = False, epochs: int | None = None, reference: bool = True,
              oracle: bool = True, out: Any = None) -> int:
     """Run the demo, print its report to ``out`` (stdout) and return 0."""

@@ -125,15 +125,35 @@ def test_budget_split_and_vocabularies():
 def test_first_pass_candidates_deterministic_and_ordered():
     c = first_pass_candidates(n_topics=4, n_samples=5000)
     assert c == first_pass_candidates(n_topics=4, n_samples=5000)
-    assert c == [("both", 6, "combined"), ("discriminator", 12, "adjust")]
-    assert first_pass_candidates(n_topics=4, n_samples=5000, space="discriminator") == \
-        [("discriminator", 12, "adjust")]
+    # solver="auto": the reference NMF step competes on the p(d|x) clusters only
+    assert c == [("both", 6, "combined", "anchor"), ("discriminator", 12, "adjust", "anchor"),
+                 ("discriminator", 12, "adjust", "nmf-reference")]
+    assert first_pass_candidates(n_topics=4, n_samples=5000, space="discriminator",
+                                 solver="lda") == [("discriminator", 12, "adjust", "lda")]
     # without a feature matrix only p(d|x) can be clustered
-    assert first_pass_candidates(n_topics=4, n_samples=5000, has_features=False) == \
-        [("discriminator", 12, "adjust")]
+    assert first_pass_candidates(n_topics=4, n_samples=5000, has_features=False,
+                                 solver=None) == [("discriminator", 12, "adjust", None)]
     assert first_pass_candidates(n_topics=4, n_samples=5000, space="features",
                                  posterior="clusters", n_clusters=9) == \
-        [("features", 9, "clusters")]
+        [("features", 9, "clusters", "anchor")]
+
+
+def test_choose_first_pass_picks_the_clustering_then_its_solver():
+    rng = np.random.default_rng(1)
+    base = rng.normal(-1.5, 0.3, size=300)
+    # clustering 0 (one solve) beats clustering 1's primary solve: the NMF solve of
+    # clustering 1 is never offered, however well it scores
+    assert policy.choose_first_pass([base, base - 0.1, base + 0.5], [0, 1, 1]) == 0
+    # clustering 1 wins through its primary solve; then its second solve competes
+    assert policy.choose_first_pass([base, base + 0.1, base + 0.2], [0, 1, 1]) == 2
+    assert policy.choose_first_pass([base, base + 0.1, base + 0.05], [0, 1, 1]) == 1
+    # with a margin the second solve must beat the primary one beyond the noise
+    noisy = base + 0.1 + rng.normal(0, 0.3, size=300) * 0.01
+    assert policy.choose_first_pass([base, base + 0.1, noisy], [0, 1, 1], z=1e6) == 1
+    # one clustering, several solves: a plain choice among them
+    assert policy.choose_first_pass([base, base + 0.2], [0, 0]) == 1
+    with pytest.raises(ValueError, match="clusterings must name one clustering"):
+        policy.choose_first_pass([base, base], [0])
 
 
 def test_round_weight_averages_what_the_data_cannot_tell_apart():

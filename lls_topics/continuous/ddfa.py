@@ -139,9 +139,14 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     ----------
     n_topics : int
         Number of latent labels k.
-    solver : {"anchor", "nmf", "lda"} or a solver instance, default="anchor"
-        Topic solver for the domain-by-cluster counts; an instance is cloned and must
-        have ``n_topics`` equal to this estimator's.
+    solver : {"auto", "anchor", "nmf", "lda", ...} or a solver instance, default="auto"
+        Topic solver for the domain-by-cluster counts (a name of
+        :func:`~lls_topics.solvers.registry.solver_names`); an instance is cloned and
+        must have ``n_topics`` equal to this estimator's. ``"auto"``: the anchor
+        solver, and on the first pass's clusters of p(d|x) also the reference
+        pipeline's NMF step, the one whose p_d(y) explains the domains of held-out
+        samples better kept (:func:`lls_topics.continuous.policy.choose_first_pass`);
+        refinement rounds use the anchor solver.
     n_clusters : int, optional
         Vocabulary size m of the first pass. Default: 3k for clusters of p(d|x) (the
         reference's), 1.5k where features are clustered (see
@@ -251,7 +256,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         None when a first-pass model was kept.
     rounds_ : list of dict
         One record per candidate, first pass (``round`` 0) then refinement rounds:
-        ``space``, ``n_clusters``, ``posterior``, ``seconds`` (its time: clustering,
+        ``space``, ``n_clusters``, ``solver`` (its registry name, or the class name of
+        a solver instance), ``posterior``, ``seconds`` (its time: clustering,
         solve and, for rounds, label-network training), ``epochs``, ``kept``, and
         with held-out rows ``heldout_loglik`` (mean per sample), ``gain`` and
         ``gain_stderr`` (against the model it was offered to replace).
@@ -295,7 +301,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     ((600, 2), (4, 2))
     """
 
-    def __init__(self, n_topics: int, *, solver: Any = "anchor", n_clusters: int | None = None,
+    def __init__(self, n_topics: int, *, solver: Any = "auto", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
                  adjust: str = "kl", posterior: str = "auto", refine_rounds: Any = "auto",
                  random_state: Any = None, device: Any = "auto", n_jobs: int | None = None,
@@ -318,7 +324,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     # ------------------------------------------------------------------ helpers
     _param_constraints = {
         "n_topics": N_TOPICS,
-        "solver": [Options(solver_names()),
+        "solver": [Options(("auto",) + tuple(solver_names())),
                    HasMethods(("fit", "get_params"), "a solver instance")],
         "n_clusters": [None, Interval(Integral, 1, None)],
         "discriminator": [None, DomainDiscriminator],
@@ -345,10 +351,14 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                              "run none)")
         return k
 
-    def _make_solver(self, seed: int) -> Any:
+    def _make_solver(self, seed: int, name: str | None = None) -> Any:
+        """A fresh solver: ``name`` from the registry, else the ``solver`` parameter's
+        (the anchor solver for ``"auto"``)."""
         k = int(self.n_topics)
-        if isinstance(self.solver, str):
-            return make_solver(self.solver, k, random_state=seed)
+        if name is None and isinstance(self.solver, str):
+            name = "anchor" if self.solver == "auto" else self.solver
+        if name is not None:
+            return make_solver(name, k, random_state=seed)
         est = clone(self.solver)
         params = est.get_params()
         if params.get("n_topics", k) != k:
@@ -517,7 +527,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             rows = np.concatenate([rows, _validation_rows(X_val, d_val, ids)[1]])
         counts = DomainCorpus.from_tokens(probe.discretizer_.labels_.astype(np.int64), rows,
                                           n_words=probe.n_clusters_)
-        res = select_n_topics(counts, usable, solver=self.solver, cv=cv,
+        solver = "anchor" if self.solver == "auto" else self.solver
+        res = select_n_topics(counts, usable, solver=solver, cv=cv,
                               random_state=random_state, verbose=bool(self.verbose))
         res.discriminator_ = probe.discriminator_
         res.n_clusters_ = probe.n_clusters_
@@ -526,8 +537,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .policy import (FIRST_PASS_Z, choose_candidate, first_pass_candidates,
-                             split_heldout)
+        from .policy import (FIRST_PASS_Z, SWITCH_Z, choose_first_pass,
+                             first_pass_candidates, split_heldout)
 
         from .streaming import STREAM_ABOVE, is_streamable
 
@@ -583,31 +594,40 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             counted[choice_pos] = False
 
         # ---- first pass: candidate clusterings and posteriors (policy.py)
-        cands, fitted = [], {}
-        for space, m, post in first_pass_candidates(
+        cands, fitted, clusterings = [], {}, {}
+        # without held-out rows nothing could choose between solvers
+        auto_solver = self.solver == "auto" and choice_pos is not None
+        for space, m, post, name in first_pass_candidates(
                 n_topics=k, n_samples=len(all_rows), space=self.space,
                 posterior=self.posterior, has_features=feats is not None,
-                n_clusters=self.n_clusters):
+                n_clusters=self.n_clusters,
+                solver="auto" if auto_solver else None):
             secs = 0.0
-            if (space, m) not in fitted:
+            if (space, m, name) not in fitted:
                 t0 = time.perf_counter()
-                clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                                  random_state=s_clu).fit(feats, proba)
+                if (space, m) not in clusterings:
+                    clusterings[(space, m)] = Discretizer(
+                        m, space=space, feature_weight=self.feature_weight,
+                        random_state=s_clu).fit(feats, proba)
+                clu = clusterings[(space, m)]
                 state = self._solve(clu.labels_.astype(np.int64)[counted],
-                                    all_rows[counted], m, s_sol)
+                                    all_rows[counted], m, s_sol, name)
                 state.update(discretizer=clu, n_clusters=m, space=space,
                              order=np.arange(k), network=None)
-                fitted[(space, m)] = state
+                fitted[(space, m, name)] = state
                 secs = time.perf_counter() - t0
-            cands.append(dict(fitted[(space, m)], posterior=post, seconds=secs, epochs=0,
-                              round=0))
+            cands.append(dict(fitted[(space, m, name)], posterior=post, seconds=secs,
+                              epochs=0, round=0,
+                              clustering=list(clusterings).index((space, m))))
         if choice_pos is not None:
             for c in cands:
                 c["loglik"] = self._heldout_loglik(
                     c, self._first_pass_q(c, proba, stop_pos),
                     self._first_pass_q(c, proba, choice_pos), all_rows[stop_pos],
                     all_rows[choice_pos])
-            best = choose_candidate([c["loglik"] for c in cands], z=FIRST_PASS_Z)
+            best = choose_first_pass([c["loglik"] for c in cands],
+                                     [c["clustering"] for c in cands], z=FIRST_PASS_Z,
+                                     solver_z=SWITCH_Z)
         else:
             best = 0
         self.rounds_ = [self._round_record(c, i == best, cands[0]) for i, c in enumerate(cands)]
@@ -651,7 +671,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     @staticmethod
     def _round_record(c: dict, kept: bool, ref: dict) -> dict:
         rec = {"round": int(c["round"]), "space": c["space"],
-               "n_clusters": int(c["n_clusters"]), "posterior": c["posterior"],
+               "n_clusters": int(c["n_clusters"]), "solver": c["solver_name"],
+               "posterior": c["posterior"],
                "seconds": float(c["seconds"]), "epochs": int(c["epochs"]), "kept": bool(kept)}
         if "loglik" in c:
             from .policy import paired_gain
@@ -703,7 +724,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         memmap; its p(y|x) is clustered and counted chunk by chunk); their held-out
         rows (``X_val`` or the discriminator's validation split) are read into memory,
         so rounds run where those rows are arrays or a memmap's (not for a Dataset)."""
-        from .policy import first_pass_candidates, split_heldout
+        from .policy import (FIRST_PASS_Z, SWITCH_Z, choose_first_pass,
+                             first_pass_candidates, split_heldout)
         from .streaming import (RowView, kmeans_discretizer, read_rows, streamed_counts,
                                 streamed_kmeans)
 
@@ -715,9 +737,12 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         sources = [X] if X_val is None else [X, X_val]
         all_rows = [rows] if X_val is None else [rows, rows_val]
         signal = domain_signal(disc)
-        space, m, post = first_pass_candidates(
+        # p(d|x) is the one space that streams; its solvers as in memory
+        cands = first_pass_candidates(
             n_topics=k, n_samples=sum(len(r) for r in all_rows), space=self.space,
-            posterior=self.posterior, has_features=False, n_clusters=self.n_clusters)[0]
+            posterior=self.posterior, has_features=False, n_clusters=self.n_clusters,
+            solver="auto" if self.solver == "auto" else None)
+        space, m, post, _ = cands[0]
 
         # held-out rows (positions in the stacked X, X_val), read into memory
         if X_val is not None:
@@ -743,10 +768,19 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         km = streamed_kmeans(disc, sources, m, s_clu, verbose=self.verbose)
         counts = streamed_counts(disc, km, sources, count_rows, D + 1,
                                  verbose=self.verbose)[:D]
-        first = self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol)
-        first.update(discretizer=kmeans_discretizer(km, counts.sum(axis=0), s_clu),
-                     n_clusters=m, order=np.arange(k), network=None, space=space,
-                     posterior=post, seconds=0.0, epochs=0, round=0)
+        if choice_pos is None:  # nothing could choose between solvers
+            cands = cands[:1]
+        discretizer = kmeans_discretizer(km, counts.sum(axis=0), s_clu)
+        firsts = []
+        for _, _, _, name in cands:
+            t0 = time.perf_counter()
+            c = self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol,
+                                   name)
+            c.update(discretizer=discretizer, n_clusters=m, order=np.arange(k),
+                     network=None, space=space, posterior=post,
+                     seconds=time.perf_counter() - t0, epochs=0, round=0)
+            firsts.append(c)
+        first = firsts[0]
         self.rounds_, self.refine_history_ = [], []
         self.n_rounds_ = 0
         self.n_choice_rows_ = 0 if choice_pos is None else int(len(choice_pos))
@@ -755,15 +789,20 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             raise ValueError(f"refine_rounds={self.refine_rounds!r} on a memmap needs held-out "
                              "rows: pass X_val and d_val (arrays or a memmap), or keep the "
                              "discriminator's validation_fraction above 0")
-        if n_rounds > 0:
+        if choice_pos is not None:
             X_st, X_ch = read(stop_pos), read(choice_pos)
             r_st, r_ch = stacked_rows[stop_pos], stacked_rows[choice_pos]
-            first["loglik"] = self._heldout_loglik(
-                first, self._adjusted_with(first["domain_topic"], disc.predict_proba(X_st),
-                                           None),
-                self._adjusted_with(first["domain_topic"], disc.predict_proba(X_ch), None),
-                r_st, r_ch)
-            self.rounds_ = [self._round_record(first, True, first)]
+            pdx_st, pdx_ch = disc.predict_proba(X_st), disc.predict_proba(X_ch)
+            for c in firsts:
+                c["loglik"] = self._heldout_loglik(
+                    c, self._adjusted_with(c["domain_topic"], pdx_st, None),
+                    self._adjusted_with(c["domain_topic"], pdx_ch, None), r_st, r_ch)
+            best = choose_first_pass([c["loglik"] for c in firsts], [0] * len(firsts),
+                                     z=FIRST_PASS_Z, solver_z=SWITCH_Z)
+            first = firsts[best]
+            self.rounds_ = [self._round_record(c, i == best, firsts[0])
+                            for i, c in enumerate(firsts)]
+        if n_rounds > 0:
             if X_val is not None:
                 X_tr, r_tr = X, rows
             else:
@@ -800,15 +839,18 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         self.n_domains_ = D
         return self
 
-    def _solve(self, tokens: np.ndarray, rows: np.ndarray, m: int, seed: int) -> dict:
-        """Fit the topic solver on cluster ids; return its p_d(y) and p(cluster|y)."""
-        return self._solve_corpus(DomainCorpus.from_tokens(tokens, rows, n_words=m), seed)
+    def _solve(self, tokens: np.ndarray, rows: np.ndarray, m: int, seed: int,
+               name: str | None = None) -> dict:
+        """Fit the topic solver (``name``, else the estimator's) on cluster ids; return
+        its p_d(y) and p(cluster|y)."""
+        return self._solve_corpus(DomainCorpus.from_tokens(tokens, rows, n_words=m), seed,
+                                  name)
 
-    def _solve_corpus(self, corpus: DomainCorpus, seed: int) -> dict:
+    def _solve_corpus(self, corpus: DomainCorpus, seed: int, name: str | None = None) -> dict:
         """Fit the topic solver on (domain rows x clusters) counts; return the solver,
         p_d(y) (rows sum to 1), p(cluster|y) and the held-back warnings."""
         D = len(self.domain_sizes_)
-        solver = self._make_solver(seed)
+        solver = self._make_solver(seed, name)
         # a candidate's identifiability warnings are news only if it is kept: they are
         # held back and re-issued for the kept model (see _set_state)
         with warnings.catch_warnings(record=True) as caught:
@@ -820,7 +862,10 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         P = np.zeros((D, int(self.n_topics)))
         P[np.asarray(solver.domain_ids_, dtype=np.int64)] = solver.domain_topic_
-        return {"solver": solver, "domain_topic": P,
+        if name is None:
+            name = ("anchor" if self.solver == "auto" else self.solver) \
+                if isinstance(self.solver, str) else type(self.solver).__name__
+        return {"solver": solver, "solver_name": name, "domain_topic": P,
                 "cluster_topic": np.asarray(solver.topic_word_),
                 "warnings": [str(w.message) for w in held]}
 
