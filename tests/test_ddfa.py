@@ -203,6 +203,36 @@ def test_ddfa_rounds_record_the_held_out_choice(planted):
     assert [r["solver"] for r in bare.rounds_] == ["anchor"]
 
 
+def test_ddfa_kept_nmf_step_predicts_and_round_trips(planted, monkeypatch, tmp_path):
+    """Where the held-out rule keeps the reference NMF step (forced here), it is the
+    fitted solver that predicts and is saved."""
+    from lls_topics.continuous import policy
+    from lls_topics.solvers.nmf import NMFSolver
+
+    X, y, d, P, est = planted
+    chosen = []
+
+    def pick_nmf(logliks, clusterings, **kw):
+        chosen.append(len(logliks))
+        return len(logliks) - 1  # the last candidate: the NMF step on p(d|x) clusters
+
+    monkeypatch.setattr(policy, "choose_first_pass", pick_nmf)
+    idx = np.random.default_rng(0).permutation(len(X))
+    tr, va = idx[300:], idx[:300]
+    m = DDFA(3, n_clusters=9, refine_rounds=0, random_state=0,
+             verbose=False).fit_with_discriminator(est.discriminator_, X[tr], d[tr], X[va],
+                                                   d[va])
+    assert chosen == [3]
+    assert isinstance(m.solver_, NMFSolver) and m.solver_.reference
+    assert [r["solver"] for r in m.rounds_ if r["kept"]] == ["nmf-reference"]
+    np.testing.assert_allclose(m.domain_topic_.sum(axis=1), 1)
+    proba = m.predict_proba(X, d)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert matched_accuracy(y, proba.argmax(axis=1)) > 0.9
+    m.save(tmp_path / "m")
+    np.testing.assert_array_equal(DDFA.load(tmp_path / "m").predict_proba(X, d), proba)
+
+
 def test_ddfa_default_recovers_a_procedural_problem():
     """The default (held-out choice, refinement) on a planted make_continuous_lls
     problem: k=5 classes, 10 domains of unequal sizes (ratio up to 10)."""
