@@ -222,9 +222,12 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     held-out rows (``X_val``, or the discriminator's own validation split) early-stop
     the label networks; the other half scores every candidate's pooled posterior by the
     log-likelihood of those rows' domains (the solver does not count them). Candidates
-    are offered in a fixed order; the first-pass candidate with the higher mean
-    held-out log-likelihood is kept (:data:`~lls_topics.continuous.policy.FIRST_PASS_Z`),
-    a refinement round replaces it unless its mean loss exceeds two standard errors (see
+    are offered in a fixed order; of the first-pass clusterings the one with the higher
+    mean held-out log-likelihood is kept
+    (:data:`~lls_topics.continuous.policy.FIRST_PASS_Z`), and with ``solver="auto"`` the
+    reference NMF step replaces the anchor solver on the kept p(d|x) clusters only
+    beyond two standard errors (:func:`~lls_topics.continuous.policy.choose_first_pass`);
+    a refinement round replaces the kept model unless its mean loss exceeds two standard errors (see
     :func:`~lls_topics.continuous.policy.keep_round`), and the kept round predicts
     alone only when it beats the first pass beyond two standard errors, else together
     with it (:func:`~lls_topics.continuous.policy.round_weight`). Without held-out rows

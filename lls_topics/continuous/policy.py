@@ -10,11 +10,13 @@ and the true label posterior with the true p(d|y) attains the lowest expected
 domain log-loss among all such models. So candidates are compared by their
 log-likelihood of the domains of held-out samples (rows that no network was trained
 or early-stopped on and that the topic solver did not count), sample by sample, after
-each candidate's posterior is tempered on other held-out rows. A first-pass candidate
-replaces the current one only when its mean gain beats the sampling noise of that
-mean (a paired comparison on the same rows); a refinement round replaces it unless
-its mean loss does. No threshold here is a value placed between two data sets'
-measurements: the margin is the standard error of the user's own held-out estimate.
+each candidate's posterior is tempered on other held-out rows. Of the first-pass
+clusterings the one with the larger mean wins (:data:`FIRST_PASS_Z`); another solver
+of the kept clustering replaces the anchor solver only when its mean gain beats the
+sampling noise of that mean (a paired comparison on the same rows); a refinement round
+replaces the kept model unless its mean loss does. No threshold here is a value placed
+between two data sets' measurements: the margin is the standard error of the user's own
+held-out estimate.
 """
 from __future__ import annotations
 
