@@ -227,10 +227,11 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     (:data:`~lls_topics.continuous.policy.FIRST_PASS_Z`), and with ``solver="auto"`` the
     reference NMF step replaces the anchor solver on the kept p(d|x) clusters only
     beyond two standard errors (:func:`~lls_topics.continuous.policy.choose_first_pass`);
-    a refinement round replaces the kept model unless its mean loss exceeds two standard errors (see
-    :func:`~lls_topics.continuous.policy.keep_round`), and the kept round predicts
-    alone only when it beats the first pass beyond two standard errors, else together
-    with it (:func:`~lls_topics.continuous.policy.round_weight`). Without held-out rows
+    a refinement round replaces the kept model unless its mean loss exceeds two
+    standard errors (see :func:`~lls_topics.continuous.policy.keep_round`), and the
+    kept round predicts alone only when it beats the first pass beyond two standard
+    errors, else together with it (:func:`~lls_topics.continuous.policy.round_weight`).
+    Without held-out rows
     (``fit_with_discriminator`` without ``X_val``) the first candidate is kept and
     ``"auto"`` runs no round.
     The record of every candidate is in ``rounds_``.
