@@ -25,9 +25,10 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["SWITCH_Z", "FIRST_PASS_Z", "PRIOR_MIX", "REFINE_EPOCH_SHARE", "MAX_REFINE_ROUNDS",
-           "round_weight", "factored_loglik", "calibrated_loglik", "paired_gain", "prefer_candidate",
-           "keep_round", "choose_candidate", "choose_first_pass", "refine_epoch_budget", "split_heldout",
-           "vocabulary_sizes", "first_pass_candidates", "AUTO_SOLVERS"]
+           "AUTO_SOLVERS", "round_weight", "factored_loglik", "calibrated_loglik",
+           "paired_gain", "prefer_candidate", "keep_round", "choose_candidate",
+           "choose_first_pass", "refine_epoch_budget", "split_heldout", "vocabulary_sizes",
+           "first_pass_candidates"]
 
 #: a candidate must beat the current one by this many standard errors of the paired
 #: mean log-likelihood gain: two standard errors, the conventional two-sigma bar (a
