@@ -182,6 +182,9 @@ def test_ddfa_rounds_record_the_held_out_choice(planted):
     # beside it on the p(d|x) clusters
     assert [(r["space"], r["solver"]) for r in recs if r["round"] == 0] == \
         [("both", "anchor"), ("discriminator", "anchor"), ("discriminator", "nmf-reference")]
+    # the NMF step's gain is against the anchor solve of the same clusters
+    nmf = recs[2]
+    assert nmf["gain"] == pytest.approx(nmf["heldout_loglik"] - recs[1]["heldout_loglik"])
     k0 = kept[0]
     if k0["round"] == 0:  # the first candidate, or one that scored better
         assert recs.index(k0) == 0 or k0["gain"] > 0

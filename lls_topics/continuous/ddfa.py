@@ -634,7 +634,13 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                      solver_z=SWITCH_Z)
         else:
             best = 0
-        self.rounds_ = [self._round_record(c, i == best, cands[0]) for i, c in enumerate(cands)]
+        # a second solve of a clustering was offered to replace that clustering's first
+        primary = {}
+        for c in cands:
+            primary.setdefault(c["clustering"], c)
+        self.rounds_ = [self._round_record(c, i == best, cands[0] if primary[c["clustering"]] is c
+                                           else primary[c["clustering"]])
+                        for i, c in enumerate(cands)]
         # the rounds may replace this model: its warnings wait for the final choice
         self._set_state(cands[best], warn=False)
         self.posterior_ = cands[best]["posterior"]
