@@ -355,12 +355,19 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                              "run none)")
         return k
 
+    def _primary_solver(self) -> Any:
+        """The ``solver`` parameter, ``"auto"`` resolved to its primary solver (the anchor
+        solver, :data:`~lls_topics.continuous.policy.AUTO_SOLVERS`)."""
+        from .policy import AUTO_SOLVERS
+
+        return AUTO_SOLVERS[0] if self.solver == "auto" else self.solver
+
     def _make_solver(self, seed: int, name: str | None = None) -> Any:
         """A fresh solver: ``name`` from the registry, else the ``solver`` parameter's
         (the anchor solver for ``"auto"``)."""
         k = int(self.n_topics)
         if name is None and isinstance(self.solver, str):
-            name = "anchor" if self.solver == "auto" else self.solver
+            name = self._primary_solver()
         if name is not None:
             return make_solver(name, k, random_state=seed)
         est = clone(self.solver)
@@ -531,8 +538,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             rows = np.concatenate([rows, _validation_rows(X_val, d_val, ids)[1]])
         counts = DomainCorpus.from_tokens(probe.discretizer_.labels_.astype(np.int64), rows,
                                           n_words=probe.n_clusters_)
-        solver = "anchor" if self.solver == "auto" else self.solver
-        res = select_n_topics(counts, usable, solver=solver, cv=cv,
+        res = select_n_topics(counts, usable, solver=self._primary_solver(), cv=cv,
                               random_state=random_state, verbose=bool(self.verbose))
         res.discriminator_ = probe.discriminator_
         res.n_clusters_ = probe.n_clusters_
@@ -541,8 +547,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     def _fit_rest(self, disc: Any, X: Any, rows: np.ndarray, X_val: Any,
                   rows_val: np.ndarray | None, ids: np.ndarray, s_clu: int, s_sol: int,
                   held: np.ndarray | None = None) -> "DDFA":
-        from .policy import (FIRST_PASS_Z, SWITCH_Z, choose_first_pass,
-                             first_pass_candidates, split_heldout)
+        from .policy import first_pass_candidates, split_heldout
 
         from .streaming import STREAM_ABOVE, is_streamable
 
@@ -623,24 +628,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             cands.append(dict(fitted[(space, m, name)], posterior=post, seconds=secs,
                               epochs=0, round=0,
                               clustering=list(clusterings).index((space, m))))
-        if choice_pos is not None:
-            for c in cands:
-                c["loglik"] = self._heldout_loglik(
-                    c, self._first_pass_q(c, proba, stop_pos),
-                    self._first_pass_q(c, proba, choice_pos), all_rows[stop_pos],
-                    all_rows[choice_pos])
-            best = choose_first_pass([c["loglik"] for c in cands],
-                                     [c["clustering"] for c in cands], z=FIRST_PASS_Z,
-                                     solver_z=SWITCH_Z)
-        else:
-            best = 0
-        # a second solve of a clustering was offered to replace that clustering's first
-        primary = {}
-        for c in cands:
-            primary.setdefault(c["clustering"], c)
-        self.rounds_ = [self._round_record(c, i == best, cands[0] if primary[c["clustering"]] is c
-                                           else primary[c["clustering"]])
-                        for i, c in enumerate(cands)]
+        best = self._choose_first_pass(cands, None if choice_pos is None else (
+            proba[stop_pos], all_rows[stop_pos], proba[choice_pos], all_rows[choice_pos]))
         # the rounds may replace this model: its warnings wait for the final choice
         self._set_state(cands[best], warn=False)
         self.posterior_ = cands[best]["posterior"]
@@ -707,10 +696,35 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                                  M, p_d)
         return ll
 
-    def _first_pass_q(self, c: dict, proba: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        # the adjust step's pooled posterior: candidates differ only in p_d(y) (see
-        # lls_topics.continuous.policy.first_pass_candidates)
-        return self._adjusted_with(c["domain_topic"], proba[pos], None)
+    def _choose_first_pass(self, cands: list, held: tuple | None) -> int:
+        """Score the first-pass candidates on the held-out rows ``held`` = (p(d|x) and
+        domain rows of the stopping rows, the same of the choosing rows; None: no
+        scoring, the first is kept), choose one
+        (:func:`~lls_topics.continuous.policy.choose_first_pass`), record them all in
+        ``rounds_`` and return the kept one's index. ``c["clustering"]`` names the
+        clustering each candidate solves."""
+        from .policy import FIRST_PASS_Z, SWITCH_Z, choose_first_pass
+
+        best = 0
+        if held is not None:
+            pdx_st, r_st, pdx_ch, r_ch = held
+            for c in cands:
+                # the adjust step's pooled posterior: candidates differ only in p_d(y)
+                # (see lls_topics.continuous.policy.first_pass_candidates)
+                c["loglik"] = self._heldout_loglik(
+                    c, self._adjusted_with(c["domain_topic"], pdx_st, None),
+                    self._adjusted_with(c["domain_topic"], pdx_ch, None), r_st, r_ch)
+            best = choose_first_pass([c["loglik"] for c in cands],
+                                     [c["clustering"] for c in cands], z=FIRST_PASS_Z,
+                                     solver_z=SWITCH_Z)
+        # a second solve of a clustering was offered to replace that clustering's first
+        primary: dict = {}
+        for c in cands:
+            primary.setdefault(c["clustering"], c)
+        self.rounds_ = [self._round_record(c, i == best, cands[0] if primary[c["clustering"]] is c
+                                           else primary[c["clustering"]])
+                        for i, c in enumerate(cands)]
+        return best
 
     def _set_state(self, c: dict, warn: bool = True) -> None:
         if warn:
@@ -734,8 +748,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         memmap; its p(y|x) is clustered and counted chunk by chunk); their held-out
         rows (``X_val`` or the discriminator's validation split) are read into memory,
         so rounds run where those rows are arrays or a memmap's (not for a Dataset)."""
-        from .policy import (FIRST_PASS_Z, SWITCH_Z, choose_first_pass,
-                             first_pass_candidates, split_heldout)
+        from .policy import first_pass_candidates, split_heldout
         from .streaming import (RowView, kmeans_discretizer, read_rows, streamed_counts,
                                 streamed_kmeans)
 
@@ -747,12 +760,6 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         sources = [X] if X_val is None else [X, X_val]
         all_rows = [rows] if X_val is None else [rows, rows_val]
         signal = domain_signal(disc)
-        # p(d|x) is the one space that streams; its solvers as in memory
-        cands = first_pass_candidates(
-            n_topics=k, n_samples=sum(len(r) for r in all_rows), space=self.space,
-            posterior=self.posterior, has_features=False, n_clusters=self.n_clusters,
-            solver="auto" if self.solver == "auto" else None)
-        space, m, post, _ = cands[0]
 
         # held-out rows (positions in the stacked X, X_val), read into memory
         if X_val is not None:
@@ -761,6 +768,13 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         if held is not None and len(held) >= 4 and \
                 all(isinstance(S, np.ndarray) for S in sources):
             stop_pos, choice_pos = split_heldout(held, s_clu)
+        # p(d|x) is the one space that streams; its solvers as in memory (without
+        # held-out rows nothing could choose between solvers)
+        cands = first_pass_candidates(
+            n_topics=k, n_samples=sum(len(r) for r in all_rows), space=self.space,
+            posterior=self.posterior, has_features=False, n_clusters=self.n_clusters,
+            solver="auto" if self.solver == "auto" and choice_pos is not None else None)
+        space, m, post, _ = cands[0]
 
         def read(pos: np.ndarray) -> np.ndarray:
             if X_val is not None:
@@ -778,8 +792,6 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         km = streamed_kmeans(disc, sources, m, s_clu, verbose=self.verbose)
         counts = streamed_counts(disc, km, sources, count_rows, D + 1,
                                  verbose=self.verbose)[:D]
-        if choice_pos is None:  # nothing could choose between solvers
-            cands = cands[:1]
         discretizer = kmeans_discretizer(km, counts.sum(axis=0), s_clu)
         firsts = []
         for _, _, _, name in cands:
@@ -788,7 +800,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                    name)
             c.update(discretizer=discretizer, n_clusters=m, order=np.arange(k),
                      network=None, space=space, posterior=post,
-                     seconds=time.perf_counter() - t0, epochs=0, round=0)
+                     seconds=time.perf_counter() - t0, epochs=0, round=0, clustering=0)
             firsts.append(c)
         first = firsts[0]
         self.rounds_, self.refine_history_ = [], []
@@ -802,16 +814,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         if choice_pos is not None:
             X_st, X_ch = read(stop_pos), read(choice_pos)
             r_st, r_ch = stacked_rows[stop_pos], stacked_rows[choice_pos]
-            pdx_st, pdx_ch = disc.predict_proba(X_st), disc.predict_proba(X_ch)
-            for c in firsts:
-                c["loglik"] = self._heldout_loglik(
-                    c, self._adjusted_with(c["domain_topic"], pdx_st, None),
-                    self._adjusted_with(c["domain_topic"], pdx_ch, None), r_st, r_ch)
-            best = choose_first_pass([c["loglik"] for c in firsts], [0] * len(firsts),
-                                     z=FIRST_PASS_Z, solver_z=SWITCH_Z)
-            first = firsts[best]
-            self.rounds_ = [self._round_record(c, i == best, firsts[0])
-                            for i, c in enumerate(firsts)]
+            first = firsts[self._choose_first_pass(
+                firsts, (disc.predict_proba(X_st), r_st, disc.predict_proba(X_ch), r_ch))]
         if n_rounds > 0:
             if X_val is not None:
                 X_tr, r_tr = X, rows
@@ -873,8 +877,8 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         P = np.zeros((D, int(self.n_topics)))
         P[np.asarray(solver.domain_ids_, dtype=np.int64)] = solver.domain_topic_
         if name is None:
-            name = ("anchor" if self.solver == "auto" else self.solver) \
-                if isinstance(self.solver, str) else type(self.solver).__name__
+            primary = self._primary_solver()
+            name = primary if isinstance(primary, str) else type(primary).__name__
         return {"solver": solver, "solver_name": name, "domain_topic": P,
                 "cluster_topic": np.asarray(solver.topic_word_),
                 "warnings": [str(w.message) for w in held]}

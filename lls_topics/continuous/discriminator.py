@@ -60,18 +60,16 @@ def check_inputs(X: Any, name: str = "X") -> Any:
     ValueError
         Naming ``name`` and what was expected.
     """
-    if _is_dataset(X):
-        if not hasattr(X, "__len__"):
+    from .streaming import RowView
+
+    # a RowView holds rows of a memmap that check_memmap validated
+    view = isinstance(X, RowView)
+    if view or _is_dataset(X):
+        if not view and not hasattr(X, "__len__"):
             raise ValueError(f"{name} must be a map-style torch Dataset with __len__")
         if len(X) == 0:
             raise ValueError(f"{name} is empty; expected at least one sample")
         return X
-    from .streaming import RowView
-
-    if isinstance(X, RowView):
-        if len(X) == 0:
-            raise ValueError(f"{name} is empty; expected at least one sample")
-        return X  # rows of a memmap that check_memmap validated
     if isinstance(X, np.memmap):
         from .streaming import check_memmap
 
