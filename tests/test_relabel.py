@@ -165,6 +165,8 @@ def test_round_and_first_pass_predict_together_when_tied(problem, tmp_path, monk
 
     X, y, d, P, disc = problem
     monkeypatch.setattr(policy, "round_weight", lambda first, refined, z=2.0: 0.5)
+    # (the rounds are kept whatever they score: the averaging is under test)
+    monkeypatch.setattr(policy, "keep_round", lambda current, refined, z=2.0: True)
     kw = dict(n_clusters=9, random_state=0, verbose=False)
     tr, va = np.split(np.random.default_rng(0).permutation(len(X)), [600])
     est = DDFA(3, **kw).fit_with_discriminator(disc, X[tr], d[tr], X[va], d[va])
