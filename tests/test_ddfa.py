@@ -182,6 +182,23 @@ def planted():
     return X, y, d, P, est
 
 
+def test_demo_reference_is_the_plain_reference_pipeline(planted):
+    """The demo's reference: the NMF step on p(d|x) clusters and the pseudo-inverse
+    adjust, with none of DDFA's refinement rounds."""
+    from lls_topics.demo import reference_ddfa
+    from lls_topics.solvers.nmf import NMFSolver
+
+    X, y, d, P, est = planted
+    tr, va = np.split(np.random.default_rng(0).permutation(len(X)), [900])
+    # held-out rows, with which DDFA's defaults would run refinement rounds
+    ref = reference_ddfa(3, random_state=0).fit_with_discriminator(
+        est.discriminator_, X[tr], d[tr], X[va], d[va])
+    assert ref.n_rounds_ == 0 and ref.label_network_ is None
+    assert ref.posterior_ == "adjust" and ref.space_ == "discriminator"
+    assert isinstance(ref.solver_, NMFSolver) and ref.solver_.reference
+    assert [r["round"] for r in ref.rounds_] == [0]
+
+
 def test_ddfa_recovers_planted_blobs(planted):
     X, y, d, P, est = planted
     assert est.domain_topic_.shape == (6, 3)
