@@ -248,10 +248,13 @@ def oracle(b: Any, k: int, seed: int, epochs: int, model: str = "mlp") -> tuple:
     return pred, time.perf_counter() - t0
 
 
-def ours(disc: DomainDiscriminator, b: Any, k: int, seed: int, **params: Any) -> tuple:
-    """DDFA on the shared discriminator: (pred, P, secs, per-round seconds or None)."""
+def ours(disc: DomainDiscriminator, b: Any, k: int, seed: int, *, seed_offset: int = 0,
+         **params: Any) -> tuple:
+    """DDFA on the shared discriminator: (pred, P, secs, per-round seconds or None).
+    ``seed_offset`` shifts DDFA's own ``random_state`` (not the discriminator's or the
+    data's): ``--variant off:seed_offset=1000`` measures DDFA's internal randomness."""
     t0 = time.perf_counter()
-    est = DDFA(k, random_state=seed, verbose=False, **params)
+    est = DDFA(k, random_state=seed + int(seed_offset), verbose=False, **params)
     est.fit_with_discriminator(disc, b.X_train, b.d_train, b.X_val, b.d_val)
     pred = est.predict(b.X_test, b.d_test)
     rounds = getattr(est, "round_times_", None)
