@@ -793,11 +793,11 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         counts = streamed_counts(disc, km, sources, count_rows, D + 1,
                                  verbose=self.verbose)[:D]
         discretizer = kmeans_discretizer(km, counts.sum(axis=0), s_clu)
+        corpus = DomainCorpus(counts, domain_ids=np.arange(D))
         firsts = []
         for _, _, _, name in cands:
             t0 = time.perf_counter()
-            c = self._solve_corpus(DomainCorpus(counts, domain_ids=np.arange(D)), s_sol,
-                                   name)
+            c = self._solve_corpus(corpus, s_sol, name)
             c.update(discretizer=discretizer, n_clusters=m, order=np.arange(k),
                      network=None, space=space, posterior=post,
                      seconds=time.perf_counter() - t0, epochs=0, round=0, clustering=0)
