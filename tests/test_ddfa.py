@@ -273,12 +273,73 @@ def test_ddfa_kept_nmf_step_predicts_and_round_trips(planted, monkeypatch, tmp_p
     np.testing.assert_allclose(proba.sum(axis=1), 1)
     # the model's p_d(y) is the kept solver's
     np.testing.assert_allclose(m.domain_topic_, m.solver_.domain_topic_)
+    # bagged, every member solves with the NMF step and the model's p_d(y) is their mean
+    bag = DDFA(3, n_clusters=9, refine_rounds=0, n_clusterings=2, random_state=0,
+               verbose=False).fit_with_discriminator(est.discriminator_, X[tr], d[tr],
+                                                     X[va], d[va])
+    assert len(bag.bag_) == 2 and bag.bag_[0]["solver"] is bag.solver_
+    assert all(isinstance(b["solver"], NMFSolver) and b["solver"].reference
+               for b in bag.bag_)
+    np.testing.assert_allclose(bag.domain_topic_,
+                               np.mean([b["domain_topic"] for b in bag.bag_], axis=0))
     # the reference NMF step starts at random and on this problem lands in a local
     # optimum that merges two labels for about half of the seeds (with either k-means
     # seeding), so the bound is well above chance (1/3), not near the optimum
     assert matched_accuracy(y, proba.argmax(axis=1)) > 0.55
     m.save(tmp_path / "m")
     np.testing.assert_array_equal(DDFA.load(tmp_path / "m").predict_proba(X, d), proba)
+
+
+def test_ddfa_bagged_clusterings_are_aligned_and_averaged(planted, tmp_path):
+    """n_clusterings=3: the kept first-pass candidate is re-clustered with other k-means
+    seeds and its solves are averaged (aligned labels, normalized p_d(y), a saved model
+    predicts the same); a refinement round bags its clusterings too; with one
+    clustering the model is the candidate itself."""
+    X, y, d, P, est = planted
+    idx = np.random.default_rng(1).permutation(len(X))
+    tr, va = idx[300:], idx[:300]
+    kw = dict(n_clusters=9, refine_rounds=0, random_state=0, verbose=False)
+    m = DDFA(3, n_clusterings=3, **kw).fit_with_discriminator(
+        est.discriminator_, X[tr], d[tr], X[va], d[va])
+    assert len(m.bag_) == 3
+    assert m.bag_[0]["discretizer"] is m.discretizer_ and m.bag_[0]["solver"] is m.solver_
+    seeds = {b["discretizer"].random_state for b in m.bag_}
+    assert len(seeds) == len(m.bag_)  # each member its own k-means seed
+    members = np.array([b["domain_topic"] for b in m.bag_])
+    np.testing.assert_allclose(members.sum(axis=2), 1)
+    np.testing.assert_allclose(m.domain_topic_, members.mean(axis=0))
+    # aligned: on this planted problem every member recovers p_d(y) in the same order
+    for b in m.bag_:
+        assert prior_l1(P, b["domain_topic"], per_entry=True) < 0.08
+        assert prior_l1(m.domain_topic_, b["domain_topic"], per_entry=True) < 0.03
+    proba = m.predict_proba(X, d)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert matched_accuracy(y, proba.argmax(axis=1)) > 0.97
+    m.save(tmp_path / "m")
+    np.testing.assert_array_equal(DDFA.load(tmp_path / "m").predict_proba(X, d), proba)
+    again = DDFA(3, n_clusterings=3, **kw).fit_with_discriminator(
+        est.discriminator_, X[tr], d[tr], X[va], d[va])
+    np.testing.assert_array_equal(again.predict_proba(X, d), proba)  # same seed
+
+    # a refinement round bags its clusterings of the label network's outputs too, with
+    # every member's labels in the network's order
+    r = DDFA(3, n_clusterings=3, **dict(kw, refine_rounds=1)).fit_with_discriminator(
+        est.discriminator_, X[tr], d[tr], X[va], d[va])
+    assert r.n_rounds_ == 1 and r.posterior_ == "network"
+    assert len(r.bag_) == 3
+    assert all(b["discretizer"] is not m.bag_[0]["discretizer"] for b in r.bag_)
+    np.testing.assert_allclose(r.domain_topic_,
+                               np.mean([b["domain_topic"] for b in r.bag_], axis=0))
+    for b in r.bag_:
+        assert prior_l1(r.domain_topic_, b["domain_topic"], per_entry=True) < 0.03
+    assert matched_accuracy(y, r.predict(X, d)) > 0.97
+
+    # the default, one clustering: the first member's model exactly
+    one = DDFA(3, **kw).fit_with_discriminator(est.discriminator_, X[tr], d[tr], X[va],
+                                                d[va])
+    assert one.bag_ == []
+    np.testing.assert_array_equal(one.domain_topic_, m.bag_[0]["domain_topic"])
+    np.testing.assert_array_equal(one.solver_.domain_topic_, m.solver_.domain_topic_)
 
 
 def test_ddfa_default_recovers_a_procedural_problem():
