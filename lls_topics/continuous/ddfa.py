@@ -339,8 +339,9 @@ class DDFA(SaveLoadMixin, BaseEstimator):
     def __init__(self, n_topics: int, *, solver: Any = "auto", n_clusters: int | None = None,
                  discriminator: Any = None, space: str = "auto", feature_weight: float = 3.0,
                  adjust: str = "kl", posterior: str = "auto", refine_rounds: Any = "auto",
-                 n_clusterings: int = 1, random_state: Any = None, device: Any = "auto", n_jobs: int | None = None,
-                 verbose: bool = True, distributed: Any = "auto") -> None:
+                 n_clusterings: int = 1, random_state: Any = None, device: Any = "auto",
+                 n_jobs: int | None = None, verbose: bool = True,
+                 distributed: Any = "auto") -> None:
         self.n_topics = n_topics
         self.solver = solver
         self.n_clusters = n_clusters
@@ -994,8 +995,9 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                                       size=int(self.n_clusterings) - 1)
             members = []
             for j, s in enumerate([s_clu] + extra.tolist()):
+                # the first clustering is the unbagged model's (Discretizer's own starts)
                 clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                                  random_state=s, n_init=3 if j == 0 else _BAG_N_INIT)
+                                  random_state=s, **({} if j == 0 else {"n_init": _BAG_N_INIT}))
                 tokens = clu.fit_predict(feats if space == "both" else None, G)
                 b = self._solve(tokens[counted], all_rows[counted], m, seed if j == 0 else s)
                 b.update(discretizer=clu, n_clusters=m,
