@@ -342,6 +342,33 @@ def test_ddfa_bagged_clusterings_are_aligned_and_averaged(planted, tmp_path):
     np.testing.assert_array_equal(one.solver_.domain_topic_, m.solver_.domain_topic_)
 
 
+def test_ddfa_bagged_first_pass_predicts_beside_a_round(planted, monkeypatch, tmp_path):
+    """Where the kept round predicts together with the first pass (forced here), a
+    bagged first pass brings all its clusterings, and the saved model predicts the
+    same."""
+    from lls_topics.continuous import policy
+
+    X, y, d, P, est = planted
+    monkeypatch.setattr(policy, "keep_round", lambda *a, **k: True)
+    monkeypatch.setattr(policy, "round_weight", lambda *a, **k: 0.5)
+    idx = np.random.default_rng(2).permutation(len(X))
+    tr, va = idx[300:], idx[:300]
+    m = DDFA(3, n_clusters=9, n_clusterings=2, random_state=0,
+             verbose=False).fit_with_discriminator(est.discriminator_, X[tr], d[tr], X[va],
+                                                   d[va])
+    assert m.n_rounds_ >= 1 and m.ensemble_weight_ == 0.5
+    members = m.first_pass_["members"]
+    assert len(members) == 2 and len(m.bag_) == 2
+    np.testing.assert_allclose(m.first_pass_["domain_topic"],
+                               np.mean([b["domain_topic"] for b in members], axis=0))
+    proba = m.predict_proba(X, d)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert matched_accuracy(y, proba.argmax(axis=1)) > 0.97
+    m.save(tmp_path / "m")
+    np.testing.assert_allclose(DDFA.load(tmp_path / "m").predict_proba(X, d), proba,
+                               atol=1e-6)
+
+
 def test_ddfa_default_recovers_a_procedural_problem():
     """The default (held-out choice, refinement) on a planted make_continuous_lls
     problem: k=5 classes, 10 domains of unequal sizes (ratio up to 10)."""
