@@ -142,8 +142,8 @@ def simplex_least_squares(G: np.ndarray, QB: np.ndarray, *, H0: np.ndarray | Non
         # rest iterate: from a start close to the solution (a bootstrap replicate from
         # the full fit) the start's support is mostly right; without one, the updates
         # begin from the full support
-        rounds = support_rounds or (_SUPPORT_ROUNDS if H0 is not None else
-                                    _COLD_SUPPORT_ROUNDS)
+        rounds = support_rounds if support_rounds is not None else \
+            _SUPPORT_ROUNDS if H0 is not None else _COLD_SUPPORT_ROUNDS
         left = []
         # blocks of rows keep the batched (k + 1) x (k + 1) systems to about 16 MB
         block = max(1, 2_000_000 // (k + 1) ** 2)

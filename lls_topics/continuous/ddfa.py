@@ -50,6 +50,16 @@ _REFINE_PATIENCE = 3
 _DISTILL_ROWS = 20000
 #: what a bagged first-pass model keeps of each member (see DDFA._bag_first_pass)
 _MEMBER_KEYS = ("discretizer", "solver", "order", "domain_topic")
+
+
+def _members(c: dict) -> list:
+    """The clusterings a model predicts with: its bag, or the model itself."""
+    return c.get("members") or [c]
+
+
+def _member_states(members: list) -> list:
+    """What a fitted DDFA keeps of each member of a bag (see ``bag_``)."""
+    return [{key: b[key] for key in _MEMBER_KEYS} for b in members]
 #: k-means starts of a bag's members beyond its first clustering: averaging members
 #: takes the place of keeping the best of several starts
 _BAG_N_INIT = 1
@@ -774,7 +784,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         self.solver_label_order_ = c["order"]
         self.n_clusters_ = c["n_clusters"]
         self.label_network_ = c["network"]
-        self.bag_ = [{key: b[key] for key in _MEMBER_KEYS} for b in c.get("members", [])]
+        self.bag_ = _member_states(c.get("members", []))
 
     def _bag_first_pass(self, c: dict, feats: Any, proba: np.ndarray, all_rows: np.ndarray,
                         counted: np.ndarray, s_clu: int, held: tuple | None) -> dict:
@@ -1018,15 +1028,12 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         pos = np.sort(check_random_state(seed).choice(
             train_pos, min(len(train_pos), _DISTILL_ROWS), replace=False))
         X_sub = take(pos)
-        members = c.get("members") or [c]
         if proba is not None:
             pdx = proba[pos]
-            tokens = [b["discretizer"].labels_[pos] for b in members]
+            tokens = [b["discretizer"].labels_[pos] for b in _members(c)]
         else:
             pdx = self.discriminator_.predict_proba(X_sub)
-            tokens = [b["discretizer"].predict(None, pdx) for b in members]
-        if len(members) == 1:
-            tokens = tokens[0]
+            tokens = [b["discretizer"].predict(None, pdx) for b in _members(c)]
         return X_sub, self._posterior_from(c, pdx, tokens, None, c["posterior"])
 
     def _refine(self, first: dict, disc: Any, train: tuple, stop: tuple,
@@ -1073,7 +1080,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
             cand = solve_round(net, seed)
             # the solve's labels come in their own order: put them in the order of the
             # label network's outputs (those of the p(d|y) it was trained through)
-            members = cand.get("members") or [cand]
+            members = _members(cand)
             for b in members:
                 order = align_labels(prev["domain_topic"], b["domain_topic"])
                 b.update(domain_topic=b["domain_topic"][:, order],
@@ -1116,8 +1123,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                     "discretizer", "solver", "domain_topic", "order", "posterior",
                     "space")}
                 if first.get("members"):
-                    self.first_pass_["members"] = [{key: b[key] for key in _MEMBER_KEYS}
-                                                   for b in first["members"]]
+                    self.first_pass_["members"] = _member_states(first["members"])
 
     # ------------------------------------------------------------------ predict
     @bounded_threads(_work)
@@ -1177,30 +1183,25 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         """:meth:`_posterior_from` of model ``c`` on new samples: their clusters in
         ``space`` (features beside ``coords`` where the space has them) and domains."""
         feats = X if space not in ("discriminator", "label-network") else None
-        members = c.get("members") or [c]
-        tokens = [b["discretizer"].predict(feats, coords) for b in members]
-        if len(members) == 1:
-            tokens = tokens[0]
+        tokens = [b["discretizer"].predict(feats, coords) for b in _members(c)]
         rows = None if domains is None else self._rows(domains, pdx.shape[0])
         return self._posterior_from(c, pdx, tokens, rows, posterior)
 
-    def _posterior_from(self, c: dict, pdx: np.ndarray, tokens: np.ndarray | None,
+    def _posterior_from(self, c: dict, pdx: np.ndarray, tokens: list,
                         rows: np.ndarray | None, posterior: str) -> np.ndarray:
         """A first-pass posterior ("adjust", "clusters" or "combined") of a candidate
-        model ``c``; p_d(y|x) for domain rows ``rows``, pooled p(y|x) without.
-        Shape (n_samples, n_topics); rows sum to 1."""
+        model ``c``; ``tokens``: the samples' cluster ids under each of ``c``'s
+        clusterings (:func:`_members`); p_d(y|x) for domain rows ``rows``, pooled
+        p(y|x) without. Shape (n_samples, n_topics); rows sum to 1."""
         by_adjust = None
         if posterior in ("adjust", "combined"):
             by_adjust = self._adjusted_with(c["domain_topic"], pdx, rows)
             if posterior == "adjust":
                 return by_adjust
         # the solver's domains are our rows 0..D-1; a bagged model averages its members'
-        # cluster posteriors (``tokens`` then holds each member's cluster ids)
-        members = c.get("members") or [c]
-        if len(members) == 1:
-            tokens = [tokens]
+        # cluster posteriors
         by_cluster = np.mean([b["solver"].predict_proba(t, rows)[:, b["order"]]
-                              for b, t in zip(members, tokens)], axis=0)
+                              for b, t in zip(_members(c), tokens)], axis=0)
         if posterior == "clusters":
             return by_cluster
         return _geometric_mean(by_cluster, by_adjust)
