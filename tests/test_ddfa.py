@@ -173,6 +173,23 @@ def test_discretizer_spaces(space):
         Discretizer(6, space="pixels").fit(X, proba)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_discretizer_seeding_is_scikit_learns_kmeans_plusplus(seed):
+    """The Discretizer seeds k-means itself (scikit-learn's seeding validates its inputs
+    once per center); it must find the clustering that KMeans(init="k-means++") finds
+    from the same seed, and the fitted model must still name its init (it is saved)."""
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    proba = rng.dirichlet(np.full(8, 0.4), size=400)
+    disc = Discretizer(24, random_state=seed).fit(None, proba)
+    inner = int(np.random.default_rng(seed).integers(0, 2**31 - 1))  # Discretizer's draw
+    ref = KMeans(24, n_init=3, random_state=inner).fit(proba)
+    np.testing.assert_array_equal(disc.labels_, ref.labels_)
+    np.testing.assert_allclose(disc.cluster_centers_, ref.cluster_centers_)
+    assert disc.kmeans_.get_params()["init"] == "k-means++"
+
+
 # ---------------------------------------------------------------------- DDFA
 @pytest.fixture(scope="module")
 def planted():
@@ -262,7 +279,7 @@ def test_ddfa_kept_nmf_step_predicts_and_round_trips(planted, monkeypatch, tmp_p
     monkeypatch.setattr(policy, "choose_first_pass", pick_nmf)
     idx = np.random.default_rng(0).permutation(len(X))
     tr, va = idx[300:], idx[:300]
-    m = DDFA(3, n_clusters=9, refine_rounds=0, random_state=0,
+    m = DDFA(3, n_clusters=9, refine_rounds=0, n_clusterings=1, random_state=0,
              verbose=False).fit_with_discriminator(est.discriminator_, X[tr], d[tr], X[va],
                                                    d[va])
     assert chosen == [3]
@@ -303,8 +320,12 @@ def test_ddfa_bagged_clusterings_are_aligned_and_averaged(planted, tmp_path):
         est.discriminator_, X[tr], d[tr], X[va], d[va])
     assert len(m.bag_) == 3
     assert m.bag_[0]["discretizer"] is m.discretizer_ and m.bag_[0]["solver"] is m.solver_
-    seeds = {b["discretizer"].random_state for b in m.bag_}
-    assert len(seeds) == len(m.bag_)  # each member its own k-means seed
+    # each member its own clustering: the kept one's discarded k-means starts first
+    labels = [b["discretizer"].labels_ for b in m.bag_]
+    assert all(not np.array_equal(labels[i], labels[j])
+               for i in range(3) for j in range(i + 1, 3))
+    inertia = [b["discretizer"].kmeans_.inertia_ for b in m.bag_]
+    assert inertia[0] <= inertia[1] <= inertia[2]
     members = np.array([b["domain_topic"] for b in m.bag_])
     np.testing.assert_allclose(members.sum(axis=2), 1)
     np.testing.assert_allclose(m.domain_topic_, members.mean(axis=0))
@@ -334,9 +355,9 @@ def test_ddfa_bagged_clusterings_are_aligned_and_averaged(planted, tmp_path):
         assert prior_l1(r.domain_topic_, b["domain_topic"], per_entry=True) < 0.03
     assert matched_accuracy(y, r.predict(X, d)) > 0.97
 
-    # the default, one clustering: the first member's model exactly
-    one = DDFA(3, **kw).fit_with_discriminator(est.discriminator_, X[tr], d[tr], X[va],
-                                                d[va])
+    # one clustering: the first member's model exactly
+    one = DDFA(3, n_clusterings=1, **kw).fit_with_discriminator(
+        est.discriminator_, X[tr], d[tr], X[va], d[va])
     assert one.bag_ == []
     np.testing.assert_array_equal(one.domain_topic_, m.bag_[0]["domain_topic"])
     np.testing.assert_array_equal(one.solver_.domain_topic_, m.solver_.domain_topic_)

@@ -7,7 +7,7 @@ from lls_topics.continuous.policy import (calibrated_loglik, choose_candidate,
                                           factored_loglik, first_pass_candidates,
                                           keep_round,
                                           paired_gain, prefer_candidate,
-                                          refine_epoch_budget,
+                                          REFINE_EPOCH_SHARE, refine_epoch_budget,
                                           split_heldout, vocabulary_sizes)
 
 
@@ -104,7 +104,8 @@ def test_calibration_removes_overconfidence_before_scoring():
 
 
 def test_budget_split_and_vocabularies():
-    assert refine_epoch_budget(40) == 20 and refine_epoch_budget(1) == 1
+    assert refine_epoch_budget(40, share=0.5) == 20 and refine_epoch_budget(1) == 1
+    assert refine_epoch_budget(40) == round(40 * REFINE_EPOCH_SHARE)
     with pytest.raises(ValueError, match="discriminator_epochs"):
         refine_epoch_budget(0)
     a, b = split_heldout(np.arange(10, 31), seed=3)

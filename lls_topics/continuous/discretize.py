@@ -46,6 +46,96 @@ def _work(self: Any, X: Any = None, proba: Any = None) -> float | None:
     return float(len(arrays[0])) * dims * int(self.n_clusters)
 
 
+def _kmeans_plusplus(X: np.ndarray, n_clusters: int, random_state: Any) -> np.ndarray:
+    """Greedy k-means++ seeds (Arthur & Vassilvitskii; 2 + log k trials per center),
+    drawn as scikit-learn's ``KMeans(init="k-means++")`` draws them from the same
+    ``RandomState``. Returns the rows of ``X`` picked, shape (n_clusters,).
+
+    scikit-learn's seeding validates its inputs for every center it adds; on DDFA's
+    clusterings of a few hundred samples that overhead was about half of the k-means
+    time.
+    """
+    n, _ = X.shape
+    trials = 2 + int(np.log(n_clusters))
+    sq_norms = np.einsum("ij,ij->i", X, X)
+    weight = np.ones(n, dtype=X.dtype)
+
+    def sq_dist(C: np.ndarray) -> np.ndarray:
+        # the expansion ||c||^2 - 2 c.x + ||x||^2, as scikit-learn computes it
+        d = -2 * (C @ X.T)
+        d += np.einsum("ij,ij->i", C, C)[:, None]
+        d += sq_norms[None, :]
+        return np.maximum(d, 0, out=d)
+
+    picks = np.empty(n_clusters, dtype=np.int64)
+    picks[0] = random_state.choice(n, p=weight / weight.sum())
+    closest = sq_dist(X[picks[:1]])
+    potential = closest @ weight
+    for c in range(1, n_clusters):
+        draws = random_state.uniform(size=trials) * potential
+        cand = np.searchsorted(np.cumsum(weight * closest), draws)
+        np.clip(cand, None, n - 1, out=cand)
+        d = np.minimum(closest, sq_dist(X[cand]))
+        pot = d @ weight.reshape(-1, 1)
+        best = int(np.argmin(pot))
+        potential, closest, picks[c] = pot[best], d[best], cand[best]
+    return picks
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether labels ``b`` are a function of labels ``a`` (scikit-learn's test for two
+    k-means runs that found the same clustering up to the order of its labels)."""
+    pairs = np.unique(np.stack([a, b]), axis=1)
+    return pairs.shape[1] == np.unique(a).size
+
+
+def _kmeans_runs(Z: np.ndarray, n_clusters: int, n_init: int, seed: int) -> list:
+    """Every start of ``KMeans(n_clusters, n_init=n_init, random_state=seed)`` as its own
+    fitted ``KMeans``; the first is the run that scikit-learn keeps (the lowest inertia,
+    a later run replacing an earlier only with a different clustering), the others
+    follow by inertia. DDFA's bags use the runs that one clustering would discard as
+    further members, so their k-means costs nothing more.
+    """
+    import warnings
+
+    from sklearn.cluster import KMeans
+
+    rs = np.random.RandomState(seed)
+    centered = Z - Z.mean(axis=0)    # where scikit-learn seeds, for the same picks
+    runs, caught = [], []
+    for _ in range(n_init):
+        picks = _kmeans_plusplus(centered, n_clusters, rs)
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            # the rows of Z itself: centered inside fit, they are the seeds above exactly
+            runs.append(KMeans(n_clusters=n_clusters, init=Z[picks], n_init=1,
+                               random_state=seed).fit(Z))
+        caught.append(got)
+    best = 0
+    for i in range(1, n_init):
+        if runs[i].inertia_ < runs[best].inertia_ and \
+                not _same_partition(runs[i].labels_, runs[best].labels_):
+            best = i
+    # the kept run's warnings (too few distinct clusters) are the user's; the others' not
+    for w in caught[best]:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    rest = sorted((i for i in range(n_init) if i != best), key=lambda i: runs[i].inertia_)
+    out = [runs[best]] + [runs[i] for i in rest]
+    for km in out:
+        # the seeding is k-means++; a named init also keeps the model savable
+        km.set_params(init="k-means++", n_init=n_init)
+    return out
+
+
+def _adopt_run(clu: "Discretizer", km: Any) -> None:
+    """Make the fitted k-means run ``km`` the clustering of ``clu``."""
+    clu.kmeans_ = km
+    clu.cluster_centers_ = km.cluster_centers_
+    clu.labels_ = np.asarray(km.labels_)
+    clu.cluster_sizes_ = np.bincount(clu.labels_, minlength=int(clu.n_clusters))
+    clu._other_runs = []
+
+
 class Discretizer(SaveLoadMixin, BaseEstimator):
     """k-means clustering of samples into ``n_clusters`` discrete inputs.
 
@@ -62,7 +152,9 @@ class Discretizer(SaveLoadMixin, BaseEstimator):
         With ``space="both"``, the total variance of the feature block relative to the
         discriminator block.
     n_init : int, default=3
-        k-means restarts.
+        k-means restarts; the lowest-inertia clustering is kept, as scikit-learn's
+        ``KMeans(n_init=n_init)`` keeps it (the same clustering for the same seed), and
+        the others stay available to :meth:`pop_other_runs` until the next fit.
     n_jobs : int or None, default=None
         Threads of k-means, bounded during :meth:`fit` and :meth:`predict`. None: one
         per :data:`~lls_topics.threads.WORK_PER_THREAD` multiply-adds of a pass over
@@ -97,6 +189,9 @@ class Discretizer(SaveLoadMixin, BaseEstimator):
         self.n_init = n_init
         self.n_jobs = n_jobs
         self.random_state = random_state
+
+    # the discarded k-means starts serve the fit that made them (see pop_other_runs)
+    _persist_exclude = ("_other_runs",)
 
     _param_constraints = {
         "n_clusters": [Interval(Integral, 1, None)],
@@ -173,19 +268,32 @@ class Discretizer(SaveLoadMixin, BaseEstimator):
         if self.method == "minibatch" or n > _MINIBATCH_ABOVE:
             from sklearn.cluster import MiniBatchKMeans
 
-            km = MiniBatchKMeans(n_clusters=m, n_init=int(self.n_init), random_state=seed,
-                                 batch_size=4096)
+            runs = [MiniBatchKMeans(n_clusters=m, n_init=int(self.n_init), random_state=seed,
+                                    batch_size=4096).fit(Z)]
         else:
-            from sklearn.cluster import KMeans
-
-            km = KMeans(n_clusters=m, n_init=int(self.n_init), random_state=seed)
-        labels = km.fit_predict(Z)
-        self.kmeans_ = km
-        self.cluster_centers_ = km.cluster_centers_
-        self.cluster_sizes_ = np.bincount(labels, minlength=m)
+            runs = _kmeans_runs(Z, m, int(self.n_init), seed)
+        _adopt_run(self, runs[0])
         self.n_features_in_ = Z.shape[1]
-        self.labels_ = labels
+        # the discarded starts, for DDFA's bags (see pop_other_runs); not saved
+        self._other_runs = runs[1:]
         return self
+
+    def pop_other_runs(self) -> list:
+        """The k-means starts of the last :meth:`fit` that it did not keep, as fitted
+        Discretizers (lowest inertia first; none with ``MiniBatchKMeans``), handed over
+        once: this Discretizer lets them go. Each is a different clustering of the same
+        samples at no further cost; DDFA averages them with the kept one
+        (``n_clusterings``)."""
+        import copy
+
+        check_is_fitted(self, "kmeans_")
+        runs, self._other_runs = getattr(self, "_other_runs", []), []
+        out = []
+        for km in runs:
+            twin = copy.copy(self)
+            _adopt_run(twin, km)
+            out.append(twin)
+        return out
 
     def transform(self, X: Any = None, proba: Any = None) -> np.ndarray:
         """The samples in the clustering space, shape (n_samples, n_dims)."""

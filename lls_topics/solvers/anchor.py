@@ -24,6 +24,12 @@ _BOOT_RECOVER_ITER = 20
 _BOOT_WARM_RECOVER_ITER = 16
 _BOOT_VB_ITER = 10
 _BOOT_TOL = 1e-6
+#: the final maximum-likelihood p_d(y) (p(x|y) fixed) stops when a sweep gains less than
+#: this many nats per sample. 1e-8 instead of em.fit_domain_topic's 1e-10: on the
+#: protocol's planted grid the oracle ratios moved by at most 3e-4 and real-text L1 by
+#: at most 1e-4 per entry, while short real-text domains fitted 1.4-1.7x faster and
+#: DDFA's small solves about a sixth faster (docs/benchmarks.md)
+_FINAL_TOL = 1e-8
 #: (domain_prior, topic_word_prior) pairs tried by ``priors="heldout"``
 PRIOR_GRID: tuple[tuple[float, float], ...] = tuple(
     (dp, tp) for dp in (0.1, 0.3, 1.0, 3.0) for tp in (0.01, 0.1))
@@ -236,7 +242,8 @@ class AnchorSolver(BaseTopicSolver):
         data = CountData(counts)
         P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
                                        tol=self.tol * 1e-3)
-        P = fit_domain_topic(data, A, P0=P, accelerate=bool(self.accelerate))
+        P = fit_domain_topic(data, A, P0=P, accelerate=bool(self.accelerate),
+                             tol=_FINAL_TOL)
         return P, A
 
     def _anchor_solution(self, counts: sp.csr_matrix, sampled: bool
@@ -273,7 +280,8 @@ class AnchorSolver(BaseTopicSolver):
                               max_iter=self.max_iter, tol=self.tol,
                               accelerate=bool(self.accelerate))
         P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
-        P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate))
+        P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate),
+                             tol=_FINAL_TOL)
         return P, pool.expand(A_m), n_vb + n_em
 
     def _choose_priors(self, counts: sp.csr_matrix, sampled: bool,
