@@ -30,10 +30,11 @@ def reference_ddfa(n_topics: int, *, random_state: Any = None, verbose: bool = F
     from .continuous.ddfa import DDFA
     from .solvers.nmf import NMFSolver
 
-    # no label-network rounds and the adjust step's posterior: the reference has neither
+    # no label-network rounds, no bagged clusterings and the adjust step's posterior:
+    # the reference has none of them
     return DDFA(n_topics, solver=NMFSolver(n_topics, reference=True),
                 n_clusters=3 * n_topics, space="discriminator", adjust="pinv-uniform",
-                refine_rounds=0, posterior="adjust",
+                refine_rounds=0, posterior="adjust", n_clusterings=1,
                 discriminator=discriminator, random_state=random_state, verbose=verbose)
 
 

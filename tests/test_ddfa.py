@@ -211,6 +211,7 @@ def test_demo_reference_is_the_plain_reference_pipeline(planted):
     ref = reference_ddfa(3, random_state=0).fit_with_discriminator(
         est.discriminator_, X[tr], d[tr], X[va], d[va])
     assert ref.n_rounds_ == 0 and ref.label_network_ is None
+    assert ref.bag_ == []   # one clustering, as the paper's pipeline
     assert ref.posterior_ == "adjust" and ref.space_ == "discriminator"
     assert isinstance(ref.solver_, NMFSolver) and ref.solver_.reference
     assert [r["round"] for r in ref.rounds_] == [0]
