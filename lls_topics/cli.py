@@ -699,7 +699,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refine-rounds", type=_int_option(0), default=None, metavar="N",
                    help="exactly N label-network refinement rounds (0: none; default: "
                    "DDFA's 'auto', rounds kept only when they predict held-out domains "
-                   "better, within half the discriminator's epochs)")
+                   "better, within 0.3 of the discriminator's epochs)")
     p.add_argument("--out", default="lls_out", help="output directory (default lls_out)")
     p.add_argument("--overwrite", action="store_true", help="write into an --out folder "
                    "that already holds files, replacing this command's earlier outputs")
