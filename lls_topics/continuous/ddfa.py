@@ -57,12 +57,22 @@ def _members(c: dict) -> list:
     return c.get("members") or [c]
 
 
-def _member_states(members: list) -> list:
-    """What a fitted DDFA keeps of each member of a bag (see ``bag_``)."""
-    return [{key: b[key] for key in _MEMBER_KEYS} for b in members]
 #: k-means starts of a bag's members beyond the first clustering's unkept starts:
 #: averaging members takes the place of keeping the best of several starts
 _BAG_N_INIT = 1
+
+
+def _member_states(members: list) -> list:
+    """What a fitted DDFA keeps of each member of a bag (see ``bag_``)."""
+    return [{key: b[key] for key in _MEMBER_KEYS} for b in members]
+
+
+def _extra_clusterings(first: Any, seeds: list, fit_one: Any) -> list:
+    """A bag's clusterings after its first, fitted one ``first``: the k-means starts that
+    ``first`` did not keep, then ``fit_one(seed)`` (a clustering with ``_BAG_N_INIT``
+    starts) for each seed left; one per seed."""
+    spare = first.pop_other_runs()
+    return [spare[j] if j < len(spare) else fit_one(seed) for j, seed in enumerate(seeds)]
 
 
 def domain_signal(discriminator: Any, proba: np.ndarray | None = None,
@@ -828,11 +838,11 @@ class DDFA(SaveLoadMixin, BaseEstimator):
 
         Q0 = pooled(c)
         members = [c]
-        spare = c["discretizer"].pop_other_runs()
-        for j, seed in enumerate(seeds.tolist()):
-            clu = spare[j] if j < len(spare) else \
-                Discretizer(m, space=c["space"], feature_weight=self.feature_weight,
-                            random_state=seed, n_init=_BAG_N_INIT).fit(feats, proba)
+        seeds = seeds.tolist()
+        extra = _extra_clusterings(c["discretizer"], seeds, lambda seed: Discretizer(
+            m, space=c["space"], feature_weight=self.feature_weight, random_state=seed,
+            n_init=_BAG_N_INIT).fit(feats, proba))
+        for seed, clu in zip(seeds, extra):
             b = self._solve(clu.labels_.astype(np.int64)[counted], all_rows[counted], m,
                             seed, c.get("solver_arg"))
             b.update(discretizer=clu, order=np.arange(k))
@@ -1017,22 +1027,17 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                 G = np.vstack([G, label_proba(net, X_val)])
             extra = check_random_state(seed).integers(0, 2**31 - 1,
                                                       size=int(self.n_clusterings) - 1)
+            X_clu = feats if space == "both" else None
+            # the first clustering is the unbagged model's (Discretizer's own starts)
+            first_clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
+                                    random_state=s_clu).fit(X_clu, G)
+            clus = [first_clu] + _extra_clusterings(first_clu, extra.tolist(), lambda s: (
+                Discretizer(m, space=space, feature_weight=self.feature_weight,
+                            random_state=s, n_init=_BAG_N_INIT).fit(X_clu, G)))
             members: list = []
-            spare: list = []
-            for j, s in enumerate([s_clu] + extra.tolist()):
-                # the first clustering is the unbagged model's; the next members are the
-                # k-means starts it did not keep, then clusterings of their own
-                if 0 < j <= len(spare):
-                    clu = spare[j - 1]
-                else:
-                    clu = Discretizer(m, space=space, feature_weight=self.feature_weight,
-                                      random_state=s,
-                                      **({} if j == 0 else {"n_init": _BAG_N_INIT}))
-                    clu.fit(feats if space == "both" else None, G)
-                if j == 0:
-                    spare = clu.pop_other_runs()
+            for clu, s in zip(clus, [seed] + extra.tolist()):
                 tokens = clu.labels_.astype(np.int64)
-                b = self._solve(tokens[counted], all_rows[counted], m, seed if j == 0 else s)
+                b = self._solve(tokens[counted], all_rows[counted], m, s)
                 b.update(discretizer=clu, n_clusters=m,
                          space="label-network" + ("+features" if space == "both" else ""))
                 members.append(b)
