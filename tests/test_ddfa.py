@@ -412,6 +412,38 @@ def test_ddfa_default_recovers_a_procedural_problem():
     np.testing.assert_array_equal(again.domain_topic_, est.domain_topic_)
 
 
+def test_ddfa_rounds_past_the_planned_ones_follow_the_rule(planted, monkeypatch):
+    """Rounds past policy.MAX_REFINE_ROUNDS run only when policy.another_round says so,
+    and all label networks together never train more epochs than the discriminator."""
+    from lls_topics.continuous import policy
+
+    X, y, d, P, est = planted
+    disc = est.discriminator_
+    tr, va = np.split(np.random.default_rng(0).permutation(len(X)), [900])
+
+    def fit():
+        est = DDFA(3, n_clusters=9, random_state=0, verbose=False)
+        return est.fit_with_discriminator(disc, X[tr], d[tr], X[va], d[va])
+    calls = []
+
+    def never(*args, **kw):
+        calls.append(args)
+        return False
+    monkeypatch.setattr(policy, "another_round", never)
+    planned = fit()
+    rounds = [r for r in planned.rounds_ if r["round"] > 0]
+    assert len(rounds) == policy.MAX_REFINE_ROUNDS and len(calls) == 1
+    # the rule is asked about the last planned round against the model it started from
+    before, last, kept, spent, epochs = calls[0]
+    assert spent == sum(r["epochs"] for r in rounds) and epochs == disc.n_epochs_
+    assert np.mean(last) == pytest.approx(rounds[-1]["heldout_loglik"])
+    monkeypatch.setattr(policy, "another_round", lambda *a, **k: True)
+    longer = fit()
+    rounds = [r for r in longer.rounds_ if r["round"] > 0]
+    assert len(rounds) > policy.MAX_REFINE_ROUNDS
+    assert sum(r["epochs"] for r in rounds) <= disc.n_epochs_
+
+
 def test_ddfa_predict_proba_is_a_distribution(planted):
     X, y, d, P, est = planted
     for proba in (est.predict_proba(X, d), est.predict_proba(X), est.predict_proba(X, 2)):

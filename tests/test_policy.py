@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lls_topics.continuous import policy
-from lls_topics.continuous.policy import (calibrated_loglik, choose_candidate,
+from lls_topics.continuous.policy import (another_round, calibrated_loglik, choose_candidate,
                                           factored_loglik, first_pass_candidates,
                                           keep_round,
                                           paired_gain, prefer_candidate,
@@ -41,6 +41,25 @@ def test_keep_round_reverses_the_burden_of_proof():
     # clearly worse on held-out domains: the round is dropped
     assert not keep_round(base, base - 0.2)
     assert keep_round(base, base + 0.2)
+
+
+def test_another_round_only_while_the_rounds_climb_beyond_the_noise():
+    rng = np.random.default_rng(5)
+    before = rng.normal(-2.0, 0.5, size=300)
+    climbing = before + 0.05 + rng.normal(0.0, 0.1, size=300)
+    e = rng.normal(0.0, 1.0, size=300)
+    flat = before + e - e.mean() + 0.01
+    assert another_round(before, climbing, True, 8, 25)
+    # a gain within the noise, a round that was not kept, or the label networks at the
+    # discriminator's epochs: no further round
+    assert not another_round(before, flat, True, 8, 25)
+    assert not another_round(before, climbing, False, 8, 25)
+    assert not another_round(before, climbing, True, 25, 25)
+    assert not another_round(before, before - 0.1, True, 0, 25)
+    for bad in ({"epochs_spent": -1}, {"discriminator_epochs": 0}):
+        args = dict(epochs_spent=3, discriminator_epochs=10) | bad
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            another_round(before, climbing, True, **args)
 
 
 def test_choose_candidate_order_and_stopping():
