@@ -434,7 +434,7 @@ def test_ddfa_rounds_past_the_planned_ones_follow_the_rule(planted, monkeypatch)
     rounds = [r for r in planned.rounds_ if r["round"] > 0]
     assert len(rounds) == policy.MAX_REFINE_ROUNDS and len(calls) == 1
     # the rule is asked about the last planned round against the model it started from
-    before, last, kept, spent, epochs = calls[0]
+    first, before, last, kept, spent, epochs = calls[0]
     assert spent == sum(r["epochs"] for r in rounds) and epochs == disc.n_epochs_
     assert np.mean(last) == pytest.approx(rounds[-1]["heldout_loglik"])
     monkeypatch.setattr(policy, "another_round", lambda *a, **k: True)

@@ -49,17 +49,21 @@ def test_another_round_only_while_the_rounds_climb_beyond_the_noise():
     climbing = before + 0.05 + rng.normal(0.0, 0.1, size=300)
     e = rng.normal(0.0, 1.0, size=300)
     flat = before + e - e.mean() + 0.01
-    assert another_round(before, climbing, True, 8, 25)
+    assert another_round(before, before, climbing, True, 8, 25)
     # a gain within the noise, a round that was not kept, or the label networks at the
     # discriminator's epochs: no further round
-    assert not another_round(before, flat, True, 8, 25)
-    assert not another_round(before, climbing, False, 8, 25)
-    assert not another_round(before, climbing, True, 25, 25)
-    assert not another_round(before, before - 0.1, True, 0, 25)
+    assert not another_round(before, before, flat, True, 8, 25)
+    assert not another_round(before, before, climbing, False, 8, 25)
+    assert not another_round(before, before, climbing, True, 25, 25)
+    assert not another_round(before, before, before - 0.1, True, 0, 25)
+    # a round that only wins back what the rounds before it lost against the first
+    # pass: refinement is not what predicts, no further round
+    assert not another_round(climbing, before, climbing, True, 8, 25)
+    assert not another_round(climbing + 0.02, before, climbing, True, 8, 25)
     for bad in ({"epochs_spent": -1}, {"discriminator_epochs": 0}):
         args = dict(epochs_spent=3, discriminator_epochs=10) | bad
         with pytest.raises(ValueError, match=next(iter(bad))):
-            another_round(before, climbing, True, **args)
+            another_round(before, before, climbing, True, **args)
 
 
 def test_choose_candidate_order_and_stopping():

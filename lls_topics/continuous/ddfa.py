@@ -215,12 +215,12 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         discriminator's epochs (shared evenly); a round's model replaces the model
         kept so far unless that one predicts the domains of held-out samples better
         beyond the noise (see Notes). Past those, rounds of the same length go on while
-        each explains the held-out domains better than the model it started from
-        beyond the noise, all label networks together within the discriminator's
-        epochs (:func:`~lls_topics.continuous.policy.another_round`; on mnist1d, where
-        rounds are what works, about every third run takes more). An int N runs
-        exactly N rounds (without the epoch budget) and keeps the last one; 0 turns
-        refinement off.
+        each explains the held-out domains better than the first pass and than the
+        model it started from beyond the noise, all label networks together within
+        the discriminator's epochs (:func:`~lls_topics.continuous.policy.another_round`;
+        on mnist1d, where rounds are what works, about every third run takes more). An
+        int N runs exactly N rounds (without the epoch budget) and keeps the last one;
+        0 turns refinement off.
     n_clusterings : int, default=2
         Clusterings averaged in the kept first-pass model and in every refinement
         round (bagging; see Notes): each solves one more clustering (another k-means
@@ -1107,8 +1107,9 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         while True:
             r += 1
             if r > n_rounds:
-                if not (more and another_round(before["loglik"], prev["loglik"], kept,
-                                               spent, disc.n_epochs_)):
+                if not (more and another_round(first["loglik"], before["loglik"],
+                                               prev["loglik"], kept, spent,
+                                               disc.n_epochs_)):
                     break
                 cap = min(cap0, int(disc.n_epochs_) - spent)
                 if cap < 1:

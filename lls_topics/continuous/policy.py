@@ -227,32 +227,36 @@ def keep_round(current: Sequence[float], refined: Sequence[float], *,
     return not prefer_candidate(refined, current, z=z)
 
 
-def another_round(before: Sequence[float], last: Sequence[float], last_kept: bool,
-                  epochs_spent: int, discriminator_epochs: int, *,
+def another_round(first: Sequence[float], before: Sequence[float], last: Sequence[float],
+                  last_kept: bool, epochs_spent: int, discriminator_epochs: int, *,
                   z: float = SWITCH_Z) -> bool:
     """Whether refinement goes on past the planned rounds
     (:data:`MAX_REFINE_ROUNDS`): while the last round was kept and explained the
-    held-out domains better than the model it was trained from, beyond ``z`` standard
-    errors of the paired gain, and the label networks together have trained fewer
-    epochs than the discriminator did.
+    held-out domains better, beyond ``z`` standard errors of the paired gain, than
+    both the first pass and the model it was trained from, and the label networks
+    together have trained fewer epochs than the discriminator did.
 
-    A held-out stopping rule for self-training: a round is worth another only while
-    the chain of rounds still climbs beyond the noise. Where rounds are what works
-    (mnist1d) they climb by several standard errors a round; where domains differ
-    little, or the first pass is already as good as rounds get (digits, man-page
-    embeddings, the procedural family), the planned rounds' gains are within the noise
-    and rounds are rarely added. On the development grid's cached discriminators (3
-    DDFA seeds per run) more rounds ran in 25 of 405 runs of digits, man pages and the
-    procedural family (their mean accuracy unchanged to 0.1 points) and in 33 of 81
-    mnist1d runs (mean accuracy 0.597 -> 0.603, the worst setting against the reference
-    -2.4 -> -0.5 points). The epoch cap keeps the label networks' training within the
-    discriminator's own.
+    A held-out stopping rule for self-training: a round is worth another only where
+    refinement is what predicts (it beats the first pass beyond the noise, the
+    condition of :func:`round_weight` for the round to predict alone) and the chain of
+    rounds still climbs beyond the noise. Where rounds are what works (mnist1d) they
+    climb by several standard errors a round; where domains differ little, or the
+    first pass is already as good as rounds get (digits, man-page embeddings, the
+    procedural family), the rounds' gains are within the noise and rounds are rarely
+    added. On the development grid's cached discriminators (3 DDFA seeds per run) more
+    rounds ran in 3 of 405 runs of digits, man pages and the procedural family (their
+    mean accuracy unchanged to 0.1 points) and in 27 of 81 mnist1d runs (mean accuracy
+    0.597 -> 0.602, the worst setting against the reference -2.4 -> -0.5 points).
+    Asking only that the chain climb (not that it beat the first pass) added rounds in
+    25 of those 405 runs with no gain in accuracy, and each costs a clustering and a
+    solve: on digits' sub-second settings that is 0.1 s in 0.3 s of the reference's.
+    The epoch cap keeps the label networks' training within the discriminator's own.
 
     Parameters
     ----------
-    before, last : array-like of shape (n_samples,)
-        Held-out per-sample domain log-likelihoods of the model the last round was
-        trained from and of the last round (same rows).
+    first, before, last : array-like of shape (n_samples,)
+        Held-out per-sample domain log-likelihoods of the first-pass model, of the model
+        the last round was trained from and of the last round (same rows).
     last_kept : bool
         Whether the last round replaced the model kept so far (:func:`keep_round`).
     epochs_spent : int
@@ -271,12 +275,12 @@ def another_round(before: Sequence[float], last: Sequence[float], last_kept: boo
     >>> import numpy as np
     >>> before = np.zeros(400)
     >>> climbing = before + 0.1 + np.random.default_rng(0).normal(0, 0.2, 400)
-    >>> another_round(before, climbing, True, 8, 25)
+    >>> another_round(before, before, climbing, True, 8, 25)
     True
-    >>> another_round(before, climbing, True, 25, 25)  # the epoch cap
+    >>> another_round(before, before, climbing, True, 25, 25)  # the epoch cap
     False
     >>> e = np.random.default_rng(1).normal(0, 1, 400)
-    >>> another_round(before, before + e - e.mean() + 0.01, True, 8, 25)  # within the noise
+    >>> another_round(before, before, before + e - e.mean() + 0.01, True, 8, 25)  # noise
     False
     """
     if int(discriminator_epochs) < 1:
@@ -285,7 +289,7 @@ def another_round(before: Sequence[float], last: Sequence[float], last_kept: boo
         raise ValueError(f"epochs_spent must be >= 0, got {epochs_spent!r}")
     if not last_kept or int(epochs_spent) >= int(discriminator_epochs):
         return False
-    return prefer_candidate(before, last, z=z)
+    return prefer_candidate(first, last, z=z) and prefer_candidate(before, last, z=z)
 
 
 def round_weight(first: Sequence[float], refined: Sequence[float], *,
