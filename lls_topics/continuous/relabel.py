@@ -21,7 +21,9 @@ them within an epoch budget (the first round starts from the discriminator's bod
 a head distilled from the first pass's posterior, :func:`distill_head`; each later
 round continues it through the p(d|y) that the round before solved), and a round's
 model is kept unless the held-out domain likelihood says the model kept so far is
-better (see :mod:`lls_topics.continuous.policy`). The label network's logits get a
+better (see :mod:`lls_topics.continuous.policy`); more rounds follow while the held-out
+rows say the rounds beat the first pass and still climb
+(:func:`lls_topics.continuous.policy.another_round`). The label network's logits get a
 temperature fitted on its early-stopping rows (``label_temperature_``): a network
 stopped early is overconfident.
 """
