@@ -1094,19 +1094,25 @@ class DDFA(SaveLoadMixin, BaseEstimator):
         from .relabel import fit_label_network, label_proba
 
         auto = self.refine_rounds == "auto"
+        # epochs of all planned rounds together (None: no budget)
         budget = refine_epoch_budget(disc.n_epochs_) if auto else None
         (X_tr, r_tr), (X_st, r_st) = train, stop
         # past the planned rounds, more run while policy.another_round says so: each
         # with a planned round's epochs, all within the discriminator's epochs
         more = auto and choice is not None
         cap0 = None if budget is None else -(-budget // n_rounds)
-        seq = check_random_state(s_sol)
-        seeds = seq.integers(0, 2**31 - 1, size=n_rounds).tolist()
+        rng = check_random_state(s_sol)
         current = prev = first  # the model kept so far; the last round's
-        spent, r, kept = 0, 0, False
+        spent, r, kept = 0, 0, False  # label-network epochs so far; rounds run
         while True:
             r += 1
-            if r > n_rounds:
+            if r <= n_rounds:
+                left = None if budget is None else budget - spent
+                if left is not None and left < 1:
+                    break
+                # what is left is shared evenly by the planned rounds still to run
+                cap = None if left is None else -(-left // (n_rounds - r + 1))
+            else:
                 if not (more and another_round(first["loglik"], before["loglik"],
                                                prev["loglik"], kept, spent,
                                                disc.n_epochs_)):
@@ -1114,13 +1120,7 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                 cap = min(cap0, int(disc.n_epochs_) - spent)
                 if cap < 1:
                     break
-                seed = int(seq.integers(0, 2**31 - 1))
-            else:
-                if budget is not None and budget < 1:
-                    break
-                # the budget is shared evenly by the planned rounds still to run
-                cap = None if budget is None else -(-budget // (n_rounds - r + 1))
-                seed = seeds[r - 1]
+            seed = int(rng.integers(0, 2**31 - 1))
             t0 = time.perf_counter()
             M = domain_given_label(prev["domain_topic"], self.domain_sizes_)[0]
             net = fit_label_network(disc, M, X_tr, r_tr, X_st, r_st,
@@ -1129,8 +1129,6 @@ class DDFA(SaveLoadMixin, BaseEstimator):
                                     distill_from=distill if prev["network"] is None else None,
                                     random_state=seed, verbose=self.verbose)
             spent += int(net.n_epochs_)
-            if budget is not None:
-                budget -= int(net.n_epochs_)
             cand = solve_round(net, seed)
             # the solve's labels come in their own order: put them in the order of the
             # label network's outputs (those of the p(d|y) it was trained through)
