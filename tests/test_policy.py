@@ -64,6 +64,10 @@ def test_another_round_only_while_the_rounds_climb_beyond_the_noise():
         args = dict(epochs_spent=3, discriminator_epochs=10) | bad
         with pytest.raises(ValueError, match=next(iter(bad))):
             another_round(before, before, climbing, True, **args)
+    with pytest.raises(ValueError, match="same rows"):
+        another_round(before[:10], before, climbing, True, 3, 10)
+    with pytest.raises(ValueError, match="last"):
+        another_round(before, before, np.full(300, np.nan), True, 3, 10)
 
 
 def test_choose_candidate_order_and_stopping():

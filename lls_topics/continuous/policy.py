@@ -283,6 +283,11 @@ def another_round(first: Sequence[float], before: Sequence[float], last: Sequenc
     >>> another_round(before, before, before + e - e.mean() + 0.01, True, 8, 25)  # noise
     False
     """
+    scores = {name: _check_loglik(v, name)
+              for name, v in (("first", first), ("before", before), ("last", last))}
+    if len({v.shape for v in scores.values()}) > 1:
+        raise ValueError("first, before and last must score the same rows, got shapes "
+                         f"{[v.shape for v in scores.values()]}")
     if int(discriminator_epochs) < 1:
         raise ValueError(f"discriminator_epochs must be >= 1, got {discriminator_epochs!r}")
     if int(epochs_spent) < 0:
