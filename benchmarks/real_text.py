@@ -70,7 +70,8 @@ MAX_WORDS = 64
 HELD_OUT = 0.2
 SMOOTH = 1e-4
 TOP_WORDS = 10
-ALL_METHODS = ["anchor", "anchor-plain", "anchor-heldout", "tomotopy", "gensim", "sklearn", "ml-limit", "oracle"]
+ALL_METHODS = ["anchor", "anchor-plain", "anchor-cooc", "anchor-heldout", "tomotopy", "gensim",
+               "sklearn", "ml-limit", "oracle"]
 
 
 # ----------------------------------------------------------------------- problems
@@ -189,6 +190,7 @@ def fit_gensim_text(counts: sp.csr_matrix, k: int, seed: int) -> Fit:
 METHODS = {
     "anchor": lambda pb, s: fit_anchor(pb.counts, pb.k, s),
     "anchor-plain": lambda pb, s: fit_anchor(pb.counts, pb.k, s, accelerate=False),
+    "anchor-cooc": lambda pb, s: fit_anchor(pb.counts, pb.k, s, space="cooccurrence"),
     "anchor-heldout": lambda pb, s: fit_anchor(pb.counts, pb.k, s, priors="heldout"),
     "tomotopy": lambda pb, s: fit_tomotopy(pb.counts, pb.k, s),
     "gensim": lambda pb, s: fit_gensim_text(pb.counts, pb.k, s),

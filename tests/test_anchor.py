@@ -209,6 +209,51 @@ def test_cooccurrence_space_on_short_documents():
     assert err < 2.0 * err_oracle + 0.02
 
 
+def _dense_cooccurrence_solution(counts, k):
+    """The co-occurrence anchors and p(x|y) from the dense V x V rows, as Arora et al."""
+    from lls_topics.solvers.anchor import cooccurrence_profiles
+
+    Qn, mass = cooccurrence_profiles(counts)
+    n_x = np.asarray(counts.sum(axis=0)).ravel()
+    cand = np.flatnonzero((n_x >= max(5.0, 1e-3 * n_x.sum() / k)) & (mass > 0))
+    anchors, res = find_anchors(Qn, k, noise_correction=False, candidates=cand)
+    B = Qn[anchors]
+    W = simplex_least_squares(B @ B.T, Qn @ B.T, max_iter=3000, tol=1e-10)
+    W[mass <= 0] = 1.0 / k
+    joint = W.T * n_x[None, :]
+    return anchors, res, joint / joint.sum(axis=1, keepdims=True)
+
+
+def test_cooccurrence_solution_is_the_dense_one_without_the_dense_matrix():
+    import tracemalloc
+
+    from lls_topics.solvers.anchor import _cooccurrence_solution
+
+    prob = make_discrete_lls(n_topics=4, n_words=300, n_domains=300, n_per_domain=20,
+                             alpha=0.3, max_condition=None, random_state=2)
+    dense = np.asarray(prob.corpus.counts.todense(), dtype=np.float64)
+    dense[0] = 0.0                        # a domain with no samples
+    dense[1] = 0.0
+    dense[1, 5] = 1.0                     # and one with a single sample
+    dense[2, 7] = 0.5                     # fractional counts: the clipped diagonal
+    counts = sp.csr_matrix(dense)
+    anchors, res, A = _dense_cooccurrence_solution(counts, 4)
+    _, A_s, anchors_s, res_s = _cooccurrence_solution(counts, 4, method="spa",
+                                                      min_count=None, cleanup=False)
+    np.testing.assert_array_equal(anchors_s, anchors)
+    np.testing.assert_allclose(res_s, res, rtol=1e-10)
+    np.testing.assert_allclose(A_s, A, atol=1e-9)
+    # a larger vocabulary: the dense rows alone would take V^2 * 8 = 72 MB
+    big = make_discrete_lls(n_topics=3, n_words=3000, n_domains=200, n_per_domain=100,
+                            alpha=0.5, max_condition=None, random_state=0)
+    tracemalloc.start()
+    _cooccurrence_solution(sp.csr_matrix(big.corpus.counts, dtype=np.float64), 3,
+                           method="spa", min_count=None, cleanup=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 30e6
+
+
 def test_identifiability_errors():
     X = np.random.default_rng(0).integers(0, 5, size=(3, 20))
     with pytest.raises(ValueError, match="not identifiable with fewer domains than labels"):

@@ -63,8 +63,9 @@ class AnchorSolver(BaseTopicSolver):
         Where anchors are sought. ``"profile"``: the rows p(d|x) of the
         input-by-domain counts (sparse, O(nnz + V k) memory). ``"cooccurrence"``:
         Arora et al.'s input-input co-occurrence rows, for corpora of many short
-        domains where per-input profiles are too noisy; builds a dense V x V
-        matrix, so only for vocabularies up to 20,000 inputs.
+        domains where per-input profiles are too noisy. Only the rows of candidate
+        anchors are formed (sparse, at most ``n_candidates x V``), never the V x V
+        matrix; vocabularies up to 20,000 inputs.
     method : {"spa", "snpa"}, default="spa"
         Successive projection, or successive nonnegative projection.
     noise_correction : bool or "auto", default="auto"
@@ -410,40 +411,76 @@ def cooccurrence_profiles(counts: sp.csr_matrix, max_words: int = _MAX_COOC_WORD
     Qn : dense ndarray of shape (V, V); rows sum to 1 (0 for unseen inputs)
     row_mass : ndarray of shape (V,); the co-occurrence mass of each input
     """
-    V = counts.shape[1]
-    if V > max_words:
-        raise ValueError(f"space='cooccurrence' builds a dense V x V matrix; V={V} exceeds "
-                         f"{max_words}. Use space='profile' for large vocabularies")
-    n = np.asarray(counts.sum(axis=1)).ravel()
-    keep = n >= 2
-    H = counts[keep]
-    w = 1.0 / (n[keep] * (n[keep] - 1))
-    Hw = sp.diags(w) @ H
+    H, Hw, fix, mass = _cooccurrence_parts(sp.csr_matrix(counts), max_words)
     Qbar = np.asarray((H.T @ Hw).todense())
-    Qbar[np.diag_indices(V)] -= np.asarray(Hw.sum(axis=0)).ravel()
-    np.clip(Qbar, 0, None, out=Qbar)
-    mass = Qbar.sum(axis=1)
+    Qbar[np.diag_indices(counts.shape[1])] += fix
     Qn = np.divide(Qbar, mass[:, None], out=np.zeros_like(Qbar), where=mass[:, None] > 0)
     return Qn, mass
+
+
+def _cooccurrence_parts(counts: sp.csr_matrix, max_words: int = _MAX_COOC_WORDS
+                        ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The pieces of :func:`cooccurrence_profiles` without the dense V x V matrix.
+
+    The unnormalized co-occurrence matrix is ``H^T Hw + diag(fix)``: ``H`` the counts of
+    the domains with at least 2 samples, ``Hw`` those rows weighted by
+    ``1 / (n (n - 1))``; ``fix`` turns the diagonal into its clipped, unbiased value
+    (``max(sum_d w_d (h_dx^2 - h_dx), 0)``; off the diagonal every entry is >= 0, so
+    this is the clipping of :func:`cooccurrence_profiles`).
+
+    Returns ``H``, ``Hw``, ``fix`` and the row masses, shapes (D', V), (D', V), (V,), (V,).
+    """
+    V = counts.shape[1]
+    if V > max_words:
+        raise ValueError(f"space='cooccurrence' takes at most {max_words} inputs (its rows "
+                         f"are V-long); V={V} exceeds that. Use space='profile' for large "
+                         "vocabularies")
+    n = np.asarray(counts.sum(axis=1)).ravel()
+    keep = n >= 2
+    H = sp.csr_matrix(counts[keep])
+    w = 1.0 / (n[keep] * (n[keep] - 1))
+    Hw = sp.csr_matrix(sp.diags(w) @ H)
+    # the diagonal of H^T Hw, and what the unbiased pair counts subtract from it
+    square = np.asarray(H.multiply(Hw).sum(axis=0)).ravel()
+    single = np.asarray(Hw.sum(axis=0)).ravel()
+    fix = np.maximum(square - single, 0.0) - square
+    # row sums of H^T Hw are H^T (w n); the diagonal then moves by fix
+    mass = np.asarray(H.T @ (w * n[keep])).ravel() + fix
+    np.clip(mass, 0.0, None, out=mass)
+    return H, Hw, fix, mass
 
 
 def _cooccurrence_solution(counts: sp.csr_matrix, k: int, *, method: str,
                            min_count: float | None, cleanup: bool
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    Qn, mass = cooccurrence_profiles(counts)
+    """Anchors among the rows of :func:`cooccurrence_profiles`, then the recovery.
+
+    Only the candidate rows are formed (sparse), and the recovery's products with the
+    anchor rows go through the factors: O(nnz k) memory instead of V x V. The anchors
+    and the solution are those of the dense construction."""
+    H, Hw, fix, mass = _cooccurrence_parts(counts)
     n_x = np.asarray(counts.sum(axis=0)).ravel()
     if min_count is None:
         min_count = max(5.0, 1e-3 * n_x.sum() / k)
     cand = np.flatnonzero((n_x >= min_count) & (mass > 0))
     if cand.size < k:
         cand = np.flatnonzero(mass > 0)
-    anchors, residuals = find_anchors(Qn, k, method=method, noise_correction=False,
-                                      candidates=cand, cleanup=cleanup)
-    B = Qn[anchors]
-    H = simplex_least_squares(B @ B.T, Qn @ B.T, max_iter=3000, tol=1e-10)
-    H[mass <= 0] = 1.0 / k
+    rows = sp.csr_matrix(H[:, cand].T @ Hw)
+    rows = rows + sp.csr_matrix((fix[cand], (np.arange(cand.size), cand)), shape=rows.shape)
+    rows = sp.csr_matrix(sp.diags(1.0 / mass[cand]) @ rows)
+    picks, residuals = find_anchors(rows, k, method=method, noise_correction=False,
+                                    cleanup=cleanup)
+    anchors = cand[picks]
+    B = rows[picks].toarray()                                   # (k, V) anchor rows
+    # every row's products with the anchor rows, (H^T Hw + diag(fix)) B^T / mass
+    QB = np.asarray(H.T @ (Hw @ B.T)) + fix[:, None] * B.T
+    QB = np.divide(QB, mass[:, None], out=np.zeros_like(QB), where=mass[:, None] > 0)
+    W = simplex_least_squares(B @ B.T, QB, max_iter=3000, tol=1e-10)
+    W[mass <= 0] = 1.0 / k
     # p(x|y) ∝ p(y|x) p(x); p_d(y) then follows by maximum likelihood per domain
-    joint = H.T * n_x[None, :]
+    joint = W.T * n_x[None, :]
     A = joint / np.maximum(joint.sum(axis=1, keepdims=True), 1e-300)
-    P = fit_domain_topic(counts, A)
+    # a start for the refinement, which refits p_d(y) at the end: the final fit's
+    # tolerance, not the oracle's 1e-10
+    P = fit_domain_topic(counts, A, tol=_FINAL_TOL)
     return P, A, anchors, residuals
