@@ -41,6 +41,9 @@ SOLVERS: dict[str, SolverEntry] = {
                                  summary="Frobenius NMF (scikit-learn's solver)"),
     "nmf-reference": SolverEntry("lls_topics.solvers.nmf", "NMFSolver", {"reference": True},
                                  summary="the DDFA paper's NMF step"),
+    "anchor-cooccurrence": SolverEntry(
+        "lls_topics.solvers.anchor", "AnchorSolver", {"space": "cooccurrence"},
+        summary="anchor words among input co-occurrence rows (real text, long domains)"),
 }
 
 
