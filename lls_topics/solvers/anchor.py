@@ -455,9 +455,10 @@ def _cooccurrence_solution(counts: sp.csr_matrix, k: int, *, method: str,
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Anchors among the rows of :func:`cooccurrence_profiles`, then the recovery.
 
-    Only the candidate rows are formed (sparse), and the recovery's products with the
-    anchor rows go through the factors: O(nnz k) memory instead of V x V. The anchors
-    and the solution are those of the dense construction."""
+    Only the candidate anchors' rows are formed (sparse, at most ``n_candidates x V``),
+    and the recovery's products of every row with the anchor rows go through the
+    factors (``V x k``), never the V x V matrix. The anchors and the solution are those
+    of the dense construction."""
     H, Hw, fix, mass = _cooccurrence_parts(counts)
     n_x = np.asarray(counts.sum(axis=0)).ravel()
     if min_count is None:
