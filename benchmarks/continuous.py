@@ -185,6 +185,14 @@ def make_network(kind: str, n_features: int, n_outputs: int, seed: int) -> Any:
     return net
 
 
+def train_discriminator(kind: str, b: Any, seed: int, epochs: int) -> DomainDiscriminator:
+    """The domain discriminator every method of a run shares: network ``kind``
+    (:func:`make_network`), fitted on the problem's training and validation splits."""
+    net = make_network(kind, b.X_train.shape[1], b.domain_topic.shape[0], seed)
+    disc = DomainDiscriminator(net, random_state=seed, epochs=epochs, verbose=False)
+    return disc.fit(b.X_train, b.d_train, b.X_val, b.d_val)
+
+
 def _l1(P_true: np.ndarray, P_hat: np.ndarray) -> float:
     return prior_l1(P_true, P_hat, per_entry=True)
 
@@ -311,10 +319,7 @@ def run(datasets: list[str], settings: list[str], seeds: list[int], variants: di
                 b = load(ds, name, seed)
                 k = b.n_topics
                 t0 = time.perf_counter()
-                net = make_network(kind, b.X_train.shape[1], b.domain_topic.shape[0], seed)
-                disc = DomainDiscriminator(net, random_state=seed, epochs=epochs,
-                                           verbose=False)
-                disc.fit(b.X_train, b.d_train, b.X_val, b.d_val)
+                disc = train_discriminator(kind, b, seed, epochs)
                 t_disc = time.perf_counter() - t0
                 res = results[(ds, name)]
                 pred, P, t = reference_ddfa(disc, b, k, seed)

@@ -37,11 +37,10 @@ from collections import defaultdict
 
 import numpy as np
 
-from continuous import GRID, family, load, make_network, members, network_kind, oracle, \
-    reference_ddfa
+from continuous import GRID, family, load, members, network_kind, oracle, reference_ddfa, \
+    train_discriminator
 from lls_topics.continuous.adjust import adjust_posterior, domain_given_label
 from lls_topics.continuous.ddfa import DDFA
-from lls_topics.continuous.discriminator import DomainDiscriminator
 from lls_topics.solvers.em import fit_domain_topic
 from lls_topics.metrics import matched_accuracy, prior_l1
 from lls_topics.continuous.relabel import fit_label_network, label_proba
@@ -52,9 +51,7 @@ GAP_COLUMNS = ("ours acc", "adjust-trueP acc", "labelnet-trueP acc")
 def measure(ds: str, b, seed: int, epochs: int) -> dict:
     k = b.n_topics
     kind = network_kind("auto", ds)
-    net = make_network(kind, b.X_train.shape[1], b.domain_topic.shape[0], seed)
-    disc = DomainDiscriminator(net, random_state=seed, epochs=epochs, verbose=False)
-    disc.fit(b.X_train, b.d_train, b.X_val, b.d_val)
+    disc = train_discriminator(kind, b, seed, epochs)
     out = {}
     pred, P_ref, _ = reference_ddfa(disc, b, k, seed)
     out["reference acc"] = matched_accuracy(b.y_test, pred)
@@ -98,7 +95,7 @@ def table(records: list[dict]) -> None:
     for r in records:
         for key, v in r["values"].items():
             runs[(r["data"], r["setting"])][key].append(v)
-    cols = [c for c in next(iter(runs.values()))]
+    cols = list(next(iter(runs.values())))
     print("| data | setting | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
     for (ds, name), v in runs.items():
