@@ -42,7 +42,7 @@ __all__ = ["Fit", "Failure", "Problem", "METHODS", "OURS", "PEERS", "LIMITS", "r
            "fit_gensim", "fit_oracle", "fit_ml_limit", "bayes_accuracy", "evaluate",
            "machine_description", "format_table", "run_and_report", "median_row", "fmt"]
 
-OURS = ("anchor", "anchor-cooc", "nmf", "lda")
+OURS = ("anchor", "anchor-cooc", "anchor-text", "nmf", "lda")
 PEERS = ("ref-nmf", "tomotopy", "gensim", "gensim-direct")
 LIMITS = ("oracle", "ml-limit")
 
@@ -334,6 +334,8 @@ def bayes_accuracy(problem: Problem) -> float:
 METHODS: dict[str, Callable[[Problem, int], Fit]] = {
     "anchor": lambda pb, s: fit_anchor(pb.corpus, pb.k, s),
     "anchor-cooc": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence"),
+    "anchor-text": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence",
+                                            priors="heldout"),
     "nmf": lambda pb, s: fit_nmf_ours(pb.corpus, pb.k, s),
     "lda": lambda pb, s: fit_lda_ours(pb.corpus, pb.k, s),
     "ref-nmf": lambda pb, s: fit_ref_nmf(pb.counts, pb.k, s),

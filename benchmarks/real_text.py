@@ -14,7 +14,9 @@ completion, with the domain as the document). Every method is fit on the same
 - ``anchor``: our :class:`AnchorSolver` with default options; ``anchor-plain``: the
   same without SQUAREM acceleration (``accelerate=False``), the solver before
   issue 16's speed work, measured side by side; ``anchor-heldout``: priors chosen
-  by held-out likelihood (``priors="heldout"``);
+  by held-out likelihood (``priors="heldout"``); ``anchor-cooc``: anchors among word
+  co-occurrence rows (``space="cooccurrence"``); ``anchor-text``: both (the
+  ``anchor-text`` preset of the solver registry);
 - ``tomotopy``: ``tomotopy.LDAModel(k)``, 500 iterations, 1 worker (one document per
   domain), the protocol's speed reference;
 - ``gensim``: gensim ``LdaModel`` (batch variational EM, learned asymmetric alpha);
@@ -70,8 +72,8 @@ MAX_WORDS = 64
 HELD_OUT = 0.2
 SMOOTH = 1e-4
 TOP_WORDS = 10
-ALL_METHODS = ["anchor", "anchor-plain", "anchor-cooc", "anchor-heldout", "tomotopy", "gensim",
-               "sklearn", "ml-limit", "oracle"]
+ALL_METHODS = ["anchor", "anchor-plain", "anchor-cooc", "anchor-heldout", "anchor-text",
+               "tomotopy", "gensim", "sklearn", "ml-limit", "oracle"]
 
 
 # ----------------------------------------------------------------------- problems
@@ -192,6 +194,8 @@ METHODS = {
     "anchor-plain": lambda pb, s: fit_anchor(pb.counts, pb.k, s, accelerate=False),
     "anchor-cooc": lambda pb, s: fit_anchor(pb.counts, pb.k, s, space="cooccurrence"),
     "anchor-heldout": lambda pb, s: fit_anchor(pb.counts, pb.k, s, priors="heldout"),
+    "anchor-text": lambda pb, s: fit_anchor(pb.counts, pb.k, s, space="cooccurrence",
+                                            priors="heldout"),
     "tomotopy": lambda pb, s: fit_tomotopy(pb.counts, pb.k, s),
     "gensim": lambda pb, s: fit_gensim_text(pb.counts, pb.k, s),
     "sklearn": lambda pb, s: fit_sklearn(pb.counts, pb.k, s),
@@ -393,7 +397,7 @@ def merge(paths: list[str], markdown: bool, methods: list[str] | None = None) ->
         methods = list(dict.fromkeys(r["method"] for r in records))
     rows = summarize(records, methods)
     print(render(rows, markdown))
-    for m in ("anchor", "anchor-heldout"):
+    for m in ("anchor", "anchor-heldout", "anchor-cooc", "anchor-text"):
         print("\n".join(checks(rows, m)))
     return 0
 

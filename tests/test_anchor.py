@@ -296,6 +296,31 @@ def test_heldout_priors_choose_from_the_grid_reproducibly(small_problem):
         AnchorSolver(5, priors="best").fit(C)
 
 
+def test_heldout_priors_score_with_capped_fits_and_refit_in_full(small_problem, monkeypatch):
+    """Ranking the prior pairs uses short variational fits; only the chosen pair gets the
+    estimator's full budget."""
+    import lls_topics.solvers.anchor as anchor_mod
+
+    calls = []
+    real_vb = anchor_mod.vb_fit
+
+    def recording_vb(*args, **kwargs):
+        calls.append((kwargs["max_iter"], kwargs["tol"]))
+        return real_vb(*args, **kwargs)
+
+    monkeypatch.setattr(anchor_mod, "vb_fit", recording_vb)
+    AnchorSolver(5, priors="heldout", random_state=0).fit(small_problem.corpus)
+    n_pairs = len(anchor_mod.PRIOR_GRID)
+    assert len(calls) == n_pairs + 1
+    assert calls[:n_pairs] == [(anchor_mod._SELECT_MAX_ITER, anchor_mod._SELECT_TOL)] * n_pairs
+    assert calls[-1] == (500, 1e-7)
+    # a budget below the cap is kept for the scoring fits too
+    calls.clear()
+    AnchorSolver(5, priors="heldout", max_iter=20, tol=1e-3,
+                 random_state=0).fit(small_problem.corpus)
+    assert set(calls) == {(20, 1e-3)}
+
+
 @pytest.mark.parametrize("n,k,D", [(40, 6, 12), (300, 10, 20), (25, 20, 40)])
 def test_exact_small_simplex_regression_matches_fista(n, k, D, monkeypatch):
     # rows of a DDFA-sized vocabulary are solved exactly on supports found from the

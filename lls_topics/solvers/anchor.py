@@ -35,6 +35,14 @@ PRIOR_GRID: tuple[tuple[float, float], ...] = tuple(
     (dp, tp) for dp in (0.1, 0.3, 1.0, 3.0) for tp in (0.01, 0.1))
 #: share of every domain's samples held out to choose the priors
 HELDOUT_SHARE = 0.1
+#: sweep budget and tolerance of the fits that only score a prior pair: ranking the
+#: pairs needs far less than the final fit's convergence. On the real-text benchmark
+#: (2 corpora x 3 regimes x 3 seeds, both anchor spaces, side by side with uncapped
+#: scoring fits) the same pair was chosen in 21 of 36 problems and the others were
+#: near-ties: L1(P) 0.75-1.22x the uncapped choice's, mean 0.99x; the whole fit took
+#: 1.3-2.4x less time (docs/benchmarks.md, docs/issue16_heldout_scoring_caps.jsonl)
+_SELECT_MAX_ITER = 100
+_SELECT_TOL = 1e-5
 _HELDOUT_SMOOTH = 1e-4
 
 
@@ -115,9 +123,11 @@ class AnchorSolver(BaseTopicSolver):
         ``"heldout"`` chooses ``domain_prior`` and ``topic_word_prior`` on the data:
         every pair of :data:`PRIOR_GRID` is fit on a random 90% of each domain's
         samples (binomial thinning, seeded by ``random_state``) and the pair whose
-        p(x|d) best predicts the held-out 10% is refit on all the samples. Costs
-        about ten fits. On real text the best priors differ by regime (many short
-        domains favour sparse p_d(y)); ``"fixed"`` uses the two parameters as given.
+        p(x|d) best predicts the held-out 10% is refit on all the samples. The
+        scoring fits stop after at most 100 sweeps (enough to rank the pairs), so
+        the whole fit costs two to six fixed-prior fits. On real text the best
+        priors differ by regime (many short domains favour sparse p_d(y));
+        ``"fixed"`` uses the two parameters as given.
     accelerate : bool, default=True
         SQUAREM acceleration of the Bayesian pass and of the final maximum-likelihood
         p_d(y) (same fixed points, fewer sweeps; :mod:`lls_topics.solvers.squarem`).
@@ -271,14 +281,19 @@ class AnchorSolver(BaseTopicSolver):
         return P, A, anchors
 
     def _refine_bayes(self, counts: sp.csr_matrix, P: np.ndarray, A: np.ndarray,
-                      anchors: np.ndarray, domain_prior: float, topic_word_prior: float
+                      anchors: np.ndarray, domain_prior: float, topic_word_prior: float,
+                      max_iter: int | None = None, tol: float | None = None
                       ) -> tuple[np.ndarray, np.ndarray, int]:
-        """VB pass, short EM polish, then the ML p_d(y); returns (P, A, sweeps)."""
+        """VB pass, short EM polish, then the ML p_d(y); returns (P, A, sweeps).
+
+        ``max_iter`` and ``tol`` of the VB pass default to the estimator's.
+        """
         pool = _RarePool(counts, P, A, anchors, self.pool_below)
         data = CountData(pool.counts)
         P, A_m, n_vb = vb_fit(data, P, pool.topic_word, topic_word_prior=topic_word_prior,
                               domain_topic_prior=domain_prior,
-                              max_iter=self.max_iter, tol=self.tol,
+                              max_iter=self.max_iter if max_iter is None else max_iter,
+                              tol=self.tol if tol is None else tol,
                               accelerate=bool(self.accelerate))
         P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
         P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate),
@@ -308,7 +323,9 @@ class AnchorSolver(BaseTopicSolver):
         V = counts.shape[1]
         scores = np.empty(len(PRIOR_GRID))
         for i, (dp, tp) in enumerate(PRIOR_GRID):
-            P, A, _ = self._refine_bayes(train, P0, A0, anchors, dp, tp)
+            P, A, _ = self._refine_bayes(train, P0, A0, anchors, dp, tp,
+                                         max_iter=min(int(self.max_iter), _SELECT_MAX_ITER),
+                                         tol=max(float(self.tol), _SELECT_TOL))
             p = np.einsum("ij,ji->i", P[held.row], A[:, held.col])
             # a word the fit gives zero mass must not make every score -inf
             p = (1.0 - _HELDOUT_SMOOTH) * p + _HELDOUT_SMOOTH / V

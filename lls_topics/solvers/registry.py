@@ -44,6 +44,10 @@ SOLVERS: dict[str, SolverEntry] = {
     "anchor-cooccurrence": SolverEntry(
         "lls_topics.solvers.anchor", "AnchorSolver", {"space": "cooccurrence"},
         summary="anchor words among input co-occurrence rows (real text, long domains)"),
+    "anchor-text": SolverEntry(
+        "lls_topics.solvers.anchor", "AnchorSolver",
+        {"space": "cooccurrence", "priors": "heldout"},
+        summary="co-occurrence anchors, priors chosen by held-out likelihood (real text)"),
 }
 
 
