@@ -10,7 +10,8 @@ import scipy.sparse as sp
 from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
 from .._simplex import simplex_least_squares
 from .anchors import find_anchors, label_anchors, recover_topics, word_profiles
-from .em import CountData, em_fit, fit_domain_topic, vb_fit
+from .cvb import cvb0_fit
+from .em import CountData, blas_single_thread, em_fit, fit_domain_topic, vb_fit
 from .base import BaseTopicSolver
 
 __all__ = ["AnchorSolver", "cooccurrence_profiles"]
@@ -43,6 +44,11 @@ HELDOUT_SHARE = 0.1
 #: 1.3-2.4x less time (docs/benchmarks.md, docs/issue16_heldout_scoring_caps.jsonl)
 _SELECT_MAX_ITER = 100
 _SELECT_TOL = 1e-5
+#: the least tolerance of ``refine="collapsed"``: CVB0's last sweeps creep. On three
+#: real-text problems (docs/benchmarks.md) stopping at 1e-4 instead of 1e-6 moved
+#: L1(P) by 0.4% with many short domains and not at all with moderate ones, in half
+#: the sweeps or less
+_CVB_TOL = 1e-4
 _HELDOUT_SMOOTH = 1e-4
 
 
@@ -94,8 +100,12 @@ class AnchorSolver(BaseTopicSolver):
     backend : {"numpy", "cvxpy"}, default="numpy"
         ``"cvxpy"`` solves the recovery regressions exactly, one input at a time
         (a slow reference for small problems).
-    refine : {"auto", "bayes", "ml", "none"}, default="auto"
+    refine : {"auto", "bayes", "collapsed", "ml", "none"}, default="auto"
         ``"bayes"``: variational Bayes then ``polish_iter`` EM steps;
+        ``"collapsed"``: collapsed variational Bayes (CVB0,
+        :func:`~lls_topics.solvers.cvb.cvb0_fit`) in place of the mean-field pass,
+        for whole-number counts: closer to a Gibbs sampler's answer, more accurate
+        on real text with moderate or many short domains, and slower (see the README);
         ``"ml"``: ``max_iter`` EM steps; ``"none"``: the anchor solution as is.
         ``"auto"`` is ``"bayes"`` for whole-number counts and ``"ml"`` for
         fractional (expected) counts, where there is no noise to regularize.
@@ -118,7 +128,8 @@ class AnchorSolver(BaseTopicSolver):
     max_iter : int, default=500
         Iteration cap of the Bayesian pass and of ``refine="ml"``.
     tol : float, default=1e-7
-        Convergence tolerance of the refinement.
+        Convergence tolerance of the refinement (for ``refine="collapsed"`` at
+        least 1e-4, where its slow last sweeps no longer move p_d(y) measurably).
     priors : {"fixed", "heldout"}, default="fixed"
         ``"heldout"`` chooses ``domain_prior`` and ``topic_word_prior`` on the data:
         every pair of :data:`PRIOR_GRID` is fit on a random 90% of each domain's
@@ -183,7 +194,7 @@ class AnchorSolver(BaseTopicSolver):
         "cleanup": BOOL,
         "loss": [Options({"l2", "kl"})],
         "backend": [Options({"numpy", "cvxpy"})],
-        "refine": [Options({"auto", "bayes", "ml", "none"})],
+        "refine": [Options({"auto", "bayes", "collapsed", "ml", "none"})],
         "topic_word_prior": [Interval(Real, 0, None, closed="neither")],
         "domain_prior": [Interval(Real, 0, None, closed="neither")],
         "polish_iter": [Interval(Integral, 0, None)],
@@ -240,15 +251,17 @@ class AnchorSolver(BaseTopicSolver):
             refine = "bayes" if sampled else "ml"
         priors = (float(self.domain_prior), float(self.topic_word_prior))
         self.prior_scores_ = None
-        if refine == "bayes" and self.priors == "heldout":
-            priors, self.prior_scores_ = self._choose_priors(counts, sampled, rng)
+        collapsed = refine == "collapsed"
+        if refine in ("bayes", "collapsed") and self.priors == "heldout":
+            priors, self.prior_scores_ = self._choose_priors(counts, sampled, rng, collapsed)
         self.domain_prior_, self.topic_word_prior_ = priors
         P, A, anchors = self._anchor_solution(counts, sampled)
         self.n_iter_ = 0
         if refine == "none":
             return P, A
-        if refine == "bayes":
-            P, A, self.n_iter_ = self._refine_bayes(counts, P, A, anchors, *priors)
+        if refine in ("bayes", "collapsed"):
+            P, A, self.n_iter_ = self._refine_bayes(counts, P, A, anchors, *priors,
+                                                    collapsed=collapsed)
             return P, A
         data = CountData(counts)
         P, A, self.n_iter_, _ = em_fit(data, P, A, max_iter=self.max_iter,
@@ -282,26 +295,36 @@ class AnchorSolver(BaseTopicSolver):
 
     def _refine_bayes(self, counts: sp.csr_matrix, P: np.ndarray, A: np.ndarray,
                       anchors: np.ndarray, domain_prior: float, topic_word_prior: float,
-                      max_iter: int | None = None, tol: float | None = None
-                      ) -> tuple[np.ndarray, np.ndarray, int]:
-        """VB pass, short EM polish, then the ML p_d(y); returns (P, A, sweeps).
+                      max_iter: int | None = None, tol: float | None = None,
+                      collapsed: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+        """VB (or CVB0) pass, short EM polish, then the ML p_d(y); returns
+        (P, A, sweeps).
 
         ``max_iter`` and ``tol`` of the VB pass default to the estimator's.
         """
         pool = _RarePool(counts, P, A, anchors, self.pool_below)
         data = CountData(pool.counts)
-        P, A_m, n_vb = vb_fit(data, P, pool.topic_word, topic_word_prior=topic_word_prior,
-                              domain_topic_prior=domain_prior,
-                              max_iter=self.max_iter if max_iter is None else max_iter,
-                              tol=self.tol if tol is None else tol,
-                              accelerate=bool(self.accelerate))
+        max_iter = self.max_iter if max_iter is None else max_iter
+        tol = self.tol if tol is None else tol
+        if collapsed:
+            with blas_single_thread():
+                P, A_m, n_vb = cvb0_fit(pool.counts, P, pool.topic_word,
+                                        topic_word_prior=topic_word_prior,
+                                        domain_topic_prior=domain_prior,
+                                        max_iter=max_iter, tol=max(tol, _CVB_TOL))
+        else:
+            P, A_m, n_vb = vb_fit(data, P, pool.topic_word,
+                                  topic_word_prior=topic_word_prior,
+                                  domain_topic_prior=domain_prior, max_iter=max_iter,
+                                  tol=tol, accelerate=bool(self.accelerate))
         P, A_m, n_em, _ = em_fit(data, P, A_m, max_iter=self.polish_iter)
         P = fit_domain_topic(data, A_m, P0=P, accelerate=bool(self.accelerate),
                              tol=_FINAL_TOL)
         return P, pool.expand(A_m), n_vb + n_em
 
     def _choose_priors(self, counts: sp.csr_matrix, sampled: bool,
-                       rng: np.random.Generator) -> tuple[tuple[float, float], np.ndarray]:
+                       rng: np.random.Generator, collapsed: bool = False
+                       ) -> tuple[tuple[float, float], np.ndarray]:
         """The (domain_prior, topic_word_prior) of :data:`PRIOR_GRID` whose fit on a
         random 90% of every domain's samples best predicts the other 10%.
 
@@ -325,7 +348,8 @@ class AnchorSolver(BaseTopicSolver):
         for i, (dp, tp) in enumerate(PRIOR_GRID):
             P, A, _ = self._refine_bayes(train, P0, A0, anchors, dp, tp,
                                          max_iter=min(int(self.max_iter), _SELECT_MAX_ITER),
-                                         tol=max(float(self.tol), _SELECT_TOL))
+                                         tol=max(float(self.tol), _SELECT_TOL),
+                                         collapsed=collapsed)
             p = np.einsum("ij,ji->i", P[held.row], A[:, held.col])
             # a word the fit gives zero mass must not make every score -inf
             p = (1.0 - _HELDOUT_SMOOTH) * p + _HELDOUT_SMOOTH / V

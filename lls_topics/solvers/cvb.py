@@ -1,0 +1,99 @@
+"""Collapsed variational Bayes (CVB0) for the LLS mixture (LDA on the count matrix).
+
+Mean-field VB (:func:`lls_topics.solvers.em.vb_fit`) keeps p(x|y) and p_d(y) as
+variational factors; CVB0 (Asuncion, Welling, Smyth and Teh, 2009, "On smoothing and
+inference for topic models") integrates them out and keeps only each sample's label
+responsibilities, updated from the expected label counts without that sample:
+
+    gamma[d, x, y]  ~  (n[x, y] - gamma + eta) (n[d, y] - gamma + alpha) / (n[y] - gamma + V eta)
+
+It is a zero-order approximation of collapsed Gibbs sampling (tomotopy, MALLET) and
+inherits its accuracy: on the real-text benchmark's domains of a few dozen or a few
+hundred samples it recovered p_d(y) far better than mean-field VB from the same start
+(docs/benchmarks.md). Samples of one (domain, input) cell share their responsibilities,
+so the state is one row of ``k`` per non-zero of the counts: ``O(nnz k)`` memory and
+time per sweep, as for the other refinements.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._simplex import normalize_rows
+
+__all__ = ["cvb0_fit"]
+
+# responsibilities never reach exact zero: a label dropped once could not come back
+_FLOOR = 1e-12
+
+
+def cvb0_fit(counts: Any, P: np.ndarray, A: np.ndarray, *, topic_word_prior: float,
+             domain_topic_prior: float, max_iter: int = 500, tol: float = 1e-6
+             ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run CVB0 sweeps from the start ``(P, A)``.
+
+    Parameters
+    ----------
+    counts : scipy sparse or ndarray of shape (D, V)
+        Non-negative counts (whole numbers: CVB0 removes one sample from its cell).
+    P : ndarray of shape (D, k)
+        Starting p_d(y); rows sum to 1.
+    A : ndarray of shape (k, V)
+        Starting p(x|y); rows sum to 1.
+    topic_word_prior : float
+        Dirichlet concentration ``eta`` on each input of each label.
+    domain_topic_prior : float
+        Dirichlet concentration ``alpha`` on each label of each domain.
+    max_iter : int, default=500
+        Budget of sweeps (every responsibility updated at once from the last sweep's
+        expected counts).
+    tol : float, default=1e-6
+        Stop when no p_d(y) entry moves by more than this in a sweep.
+
+    Returns
+    -------
+    P : ndarray of shape (D, k)
+        Posterior mean of p_d(y); rows sum to 1.
+    A : ndarray of shape (k, V)
+        Posterior mean of p(x|y); rows sum to 1.
+    n_iter : int
+        Sweeps run.
+    """
+    M = sp.csr_matrix(counts, dtype=np.float64)
+    M.eliminate_zeros()
+    D, V = M.shape
+    k = A.shape[0]
+    rows = np.repeat(np.arange(D), np.diff(M.indptr))
+    cols, c = M.indices, M.data
+    alpha, eta = float(domain_topic_prior), float(topic_word_prior)
+    # label-major (k, nnz): every step below is a contiguous 1-D pass per label,
+    # 2.4x faster than (nnz, k) rows on the real-text benchmark's counts
+    G = np.maximum(np.asarray(P, dtype=np.float64).T[:, rows]
+                   * np.asarray(A, dtype=np.float64)[:, cols], _FLOOR)
+    G /= G.sum(axis=0)
+
+    def expected_counts(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        W = c * G
+        return (np.stack([np.bincount(cols, w, minlength=V) for w in W]),
+                np.stack([np.bincount(rows, w, minlength=D) for w in W]))
+
+    n_xy, n_dy = expected_counts(G)
+    P_cur = normalize_rows((n_dy + alpha).T)
+    n_iter = 0
+    for n_iter in range(1, int(max_iter) + 1):
+        n_y = n_xy.sum(axis=1, keepdims=True)
+        # one sample's own share leaves every count it is part of; rounding can take
+        # a difference a hair below zero, never more
+        G = (np.maximum(n_xy[:, cols] - G, 0.0) + eta) \
+            * (np.maximum(n_dy[:, rows] - G, 0.0) + alpha) / (n_y - G + V * eta)
+        np.maximum(G, _FLOOR, out=G)
+        G /= G.sum(axis=0)
+        n_xy, n_dy = expected_counts(G)
+        P_new = normalize_rows((n_dy + alpha).T)
+        moved = float(np.abs(P_new - P_cur).max())
+        P_cur = P_new
+        if moved < tol:
+            break
+    return P_cur, normalize_rows(n_xy + eta), n_iter
