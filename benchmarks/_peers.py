@@ -336,6 +336,7 @@ METHODS: dict[str, Callable[[Problem, int], Fit]] = {
     "anchor-cooc": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence"),
     "anchor-text": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence",
                                             priors="heldout"),
+    "anchor-cvb0": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, refine="collapsed"),
     "nmf": lambda pb, s: fit_nmf_ours(pb.corpus, pb.k, s),
     "lda": lambda pb, s: fit_lda_ours(pb.corpus, pb.k, s),
     "ref-nmf": lambda pb, s: fit_ref_nmf(pb.counts, pb.k, s),
