@@ -45,9 +45,9 @@ HELDOUT_SHARE = 0.1
 _SELECT_MAX_ITER = 100
 _SELECT_TOL = 1e-5
 #: the least tolerance of ``refine="collapsed"``: CVB0's last sweeps creep. On three
-#: real-text problems (docs/benchmarks.md) stopping at 1e-4 instead of 1e-6 moved
-#: L1(P) by 0.4% with many short domains and not at all with moderate ones, in half
-#: the sweeps or less
+#: real-text problems, one per regime, stopping at 1e-4 rather than 1e-6 moved L1(P)
+#: by 0.0 (moderate), 0.001 (short) and 0.02 (long domains) of tomotopy's L1 and took
+#: 1.2-6.7x fewer sweeps (docs/benchmarks.md)
 _CVB_TOL = 1e-4
 _HELDOUT_SMOOTH = 1e-4
 
@@ -300,7 +300,7 @@ class AnchorSolver(BaseTopicSolver):
         """VB (or CVB0) pass, short EM polish, then the ML p_d(y); returns
         (P, A, sweeps).
 
-        ``max_iter`` and ``tol`` of the VB pass default to the estimator's.
+        ``max_iter`` and ``tol`` of the VB (CVB0) pass default to the estimator's.
         """
         pool = _RarePool(counts, P, A, anchors, self.pool_below)
         data = CountData(pool.counts)
