@@ -48,6 +48,9 @@ SOLVERS: dict[str, SolverEntry] = {
         "lls_topics.solvers.anchor", "AnchorSolver",
         {"space": "cooccurrence", "priors": "heldout"},
         summary="co-occurrence anchors, priors chosen by held-out likelihood (real text)"),
+    "anchor-collapsed": SolverEntry(
+        "lls_topics.solvers.anchor", "AnchorSolver", {"refine": "collapsed"},
+        summary="anchor words + collapsed variational Bayes (real text, moderate domains)"),
 }
 
 
