@@ -13,6 +13,8 @@ from lls_topics.datasets import make_discrete_lls
 
 SOLVERS = [
     pytest.param(lambda k: AnchorSolver(k, random_state=0), id="anchor"),
+    pytest.param(lambda k: AnchorSolver(k, refine="collapsed", random_state=0),
+                 id="anchor-collapsed"),
     pytest.param(lambda k: NMFSolver(k, random_state=0), id="nmf"),
     pytest.param(lambda k: NMFSolver(k, loss="frobenius", init="nndsvda", random_state=0),
                  id="nmf-frobenius"),
