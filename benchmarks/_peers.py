@@ -334,9 +334,11 @@ def bayes_accuracy(problem: Problem) -> float:
 METHODS: dict[str, Callable[[Problem, int], Fit]] = {
     "anchor": lambda pb, s: fit_anchor(pb.corpus, pb.k, s),
     "anchor-cooc": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence"),
-    "anchor-text": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence",
-                                            priors="heldout"),
+    "anchor-cooc-heldout": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence",
+                                                    priors="heldout"),
     "anchor-cvb0": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, refine="collapsed"),
+    "anchor-text": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, refine="collapsed",
+                                            priors="heldout"),
     "nmf": lambda pb, s: fit_nmf_ours(pb.corpus, pb.k, s),
     "lda": lambda pb, s: fit_lda_ours(pb.corpus, pb.k, s),
     "ref-nmf": lambda pb, s: fit_ref_nmf(pb.counts, pb.k, s),

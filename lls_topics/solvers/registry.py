@@ -46,11 +46,9 @@ SOLVERS: dict[str, SolverEntry] = {
         summary="anchor words among input co-occurrence rows (real text, long domains)"),
     "anchor-text": SolverEntry(
         "lls_topics.solvers.anchor", "AnchorSolver",
-        {"space": "cooccurrence", "priors": "heldout"},
-        summary="co-occurrence anchors, priors chosen by held-out likelihood (real text)"),
-    "anchor-collapsed": SolverEntry(
-        "lls_topics.solvers.anchor", "AnchorSolver", {"refine": "collapsed"},
-        summary="anchor words + collapsed variational Bayes (real text, moderate domains)"),
+        {"refine": "collapsed", "priors": "heldout"},
+        summary="collapsed variational Bayes, priors chosen by held-out likelihood "
+                "(real text)"),
 }
 
 
