@@ -37,8 +37,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 
+from lls_topics.solvers.registry import SOLVERS
+
 __all__ = ["Fit", "Failure", "Problem", "METHODS", "OURS", "PEERS", "LIMITS", "run_method",
-           "fit_anchor", "fit_nmf_ours", "fit_lda_ours", "fit_ref_nmf", "fit_tomotopy",
+           "ANCHOR_VARIANTS", "anchor_method", "fit_anchor", "fit_nmf_ours", "fit_lda_ours", "fit_ref_nmf", "fit_tomotopy",
            "fit_gensim", "fit_oracle", "fit_ml_limit", "bayes_accuracy", "evaluate",
            "machine_description", "format_table", "run_and_report", "median_row", "fmt"]
 
@@ -163,6 +165,28 @@ def _our_solver(cls_name: str, module: str, counts: Any, k: int, seed: int,
 def fit_anchor(counts: Any, k: int, seed: int, **options: Any) -> Fit:
     """Our :class:`AnchorSolver` (defaults)."""
     return _our_solver("AnchorSolver", "anchor", counts, k, seed, **options)
+
+
+#: our anchor-solver variants that the benchmarks measure: name -> AnchorSolver options.
+#: ``anchor-cooc`` and ``anchor-text`` read the registry's presets, so their rows are what
+#: ``--solver anchor-cooccurrence`` and ``--solver anchor-text`` give
+ANCHOR_VARIANTS: dict[str, dict] = {
+    "anchor": {},
+    "anchor-plain": {"accelerate": False},
+    "anchor-cooc": dict(SOLVERS["anchor-cooccurrence"].params),
+    "anchor-heldout": {"priors": "heldout"},
+    "anchor-cooc-heldout": {"space": "cooccurrence", "priors": "heldout"},
+    "anchor-cvb0": {"refine": "collapsed"},
+    "anchor-cooc-cvb0": {"space": "cooccurrence", "refine": "collapsed"},
+    "anchor-text": dict(SOLVERS["anchor-text"].params),
+}
+
+
+def anchor_method(name: str, data: str) -> Callable[[Any, int], Fit]:
+    """The benchmark method ``name`` of :data:`ANCHOR_VARIANTS`: fits our
+    :class:`AnchorSolver` on the problem's attribute ``data`` (a corpus or counts)."""
+    options = ANCHOR_VARIANTS[name]
+    return lambda pb, s: fit_anchor(getattr(pb, data), pb.k, s, **options)
 
 
 def fit_nmf_ours(counts: Any, k: int, seed: int, **options: Any) -> Fit:
@@ -332,13 +356,7 @@ def bayes_accuracy(problem: Problem) -> float:
 
 #: name -> callable(problem, seed) -> Fit
 METHODS: dict[str, Callable[[Problem, int], Fit]] = {
-    "anchor": lambda pb, s: fit_anchor(pb.corpus, pb.k, s),
-    "anchor-cooc": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence"),
-    "anchor-cooc-heldout": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, space="cooccurrence",
-                                                    priors="heldout"),
-    "anchor-cvb0": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, refine="collapsed"),
-    "anchor-text": lambda pb, s: fit_anchor(pb.corpus, pb.k, s, refine="collapsed",
-                                            priors="heldout"),
+    **{name: anchor_method(name, "corpus") for name in ANCHOR_VARIANTS},
     "nmf": lambda pb, s: fit_nmf_ours(pb.corpus, pb.k, s),
     "lda": lambda pb, s: fit_lda_ours(pb.corpus, pb.k, s),
     "ref-nmf": lambda pb, s: fit_ref_nmf(pb.counts, pb.k, s),

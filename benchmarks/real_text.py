@@ -62,8 +62,8 @@ import scipy.sparse as sp
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from _peers import (Failure, Fit, _normalize_rows, fit_anchor, fit_ml_limit,  # noqa: E402
-                    fit_oracle, fit_tomotopy, fmt, format_table, median_row,
+from _peers import (ANCHOR_VARIANTS, Failure, Fit, _normalize_rows, anchor_method,  # noqa: E402
+                    fit_ml_limit, fit_oracle, fit_tomotopy, fmt, format_table, median_row,
                     run_and_report, run_method)
 from text_corpora import CORPORA, load_corpus  # noqa: E402
 
@@ -194,17 +194,7 @@ def fit_gensim_text(counts: sp.csr_matrix, k: int, seed: int) -> Fit:
 
 
 METHODS = {
-    "anchor": lambda pb, s: fit_anchor(pb.counts, pb.k, s),
-    "anchor-plain": lambda pb, s: fit_anchor(pb.counts, pb.k, s, accelerate=False),
-    "anchor-cooc": lambda pb, s: fit_anchor(pb.counts, pb.k, s, space="cooccurrence"),
-    "anchor-heldout": lambda pb, s: fit_anchor(pb.counts, pb.k, s, priors="heldout"),
-    "anchor-cooc-heldout": lambda pb, s: fit_anchor(pb.counts, pb.k, s, space="cooccurrence",
-                                                    priors="heldout"),
-    "anchor-cvb0": lambda pb, s: fit_anchor(pb.counts, pb.k, s, refine="collapsed"),
-    "anchor-cooc-cvb0": lambda pb, s: fit_anchor(pb.counts, pb.k, s, space="cooccurrence",
-                                                 refine="collapsed"),
-    "anchor-text": lambda pb, s: fit_anchor(pb.counts, pb.k, s, refine="collapsed",
-                                            priors="heldout"),
+    **{name: anchor_method(name, "counts") for name in ANCHOR_VARIANTS},
     "tomotopy": lambda pb, s: fit_tomotopy(pb.counts, pb.k, s),
     "gensim": lambda pb, s: fit_gensim_text(pb.counts, pb.k, s),
     "sklearn": lambda pb, s: fit_sklearn(pb.counts, pb.k, s),
