@@ -70,3 +70,25 @@ def test_collapsed_refinement_recovers_the_planted_problem(problem):
                           random_state=0).fit(problem.corpus)
     assert np.all(np.isfinite(chosen.prior_scores_))
     assert prior_l1(problem.domain_topic, chosen.domain_topic_) <= 1.25 * err_d
+
+
+def test_cvb0_rejects_bad_input_naming_the_argument(problem):
+    N = sp.csr_matrix(problem.corpus.counts)
+    P, A = problem.domain_topic, problem.topic_word
+    ok = dict(topic_word_prior=0.01, domain_topic_prior=1.0)
+    bad_counts = N.toarray()
+    bad_counts[0, 0] = -1
+    with pytest.raises(ValueError, match="counts"):
+        cvb0_fit(bad_counts, P, A, **ok)
+    with pytest.raises(ValueError, match="P must have shape"):
+        cvb0_fit(N, P[1:], A, **ok)
+    with pytest.raises(ValueError, match="A must have one column per input"):
+        cvb0_fit(N, P, A[:, 1:], **ok)
+    with pytest.raises(ValueError, match="A contains NaN"):
+        cvb0_fit(N, P, np.full_like(A, np.nan), **ok)
+    with pytest.raises(ValueError, match="topic_word_prior"):
+        cvb0_fit(N, P, A, topic_word_prior=0.0, domain_topic_prior=1.0)
+    with pytest.raises(ValueError, match="domain_topic_prior"):
+        cvb0_fit(N, P, A, topic_word_prior=0.01, domain_topic_prior=np.nan)
+    with pytest.raises(ValueError, match="max_iter"):
+        cvb0_fit(N, P, A, max_iter=-1, **ok)

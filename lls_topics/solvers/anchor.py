@@ -11,7 +11,7 @@ from .._params import BOOL, N_TOPICS, RANDOM_STATE, Interval, Options
 from .._simplex import simplex_least_squares
 from .anchors import find_anchors, label_anchors, recover_topics, word_profiles
 from .cvb import cvb0_fit
-from .em import CountData, blas_single_thread, em_fit, fit_domain_topic, vb_fit
+from .em import CountData, em_fit, fit_domain_topic, vb_fit
 from .base import BaseTopicSolver
 
 __all__ = ["AnchorSolver", "cooccurrence_profiles"]
@@ -307,11 +307,10 @@ class AnchorSolver(BaseTopicSolver):
         max_iter = self.max_iter if max_iter is None else max_iter
         tol = self.tol if tol is None else tol
         if collapsed:
-            with blas_single_thread():
-                P, A_m, n_vb = cvb0_fit(pool.counts, P, pool.topic_word,
-                                        topic_word_prior=topic_word_prior,
-                                        domain_topic_prior=domain_prior,
-                                        max_iter=max_iter, tol=max(tol, _CVB_TOL))
+            P, A_m, n_vb = cvb0_fit(pool.counts, P, pool.topic_word,
+                                    topic_word_prior=topic_word_prior,
+                                    domain_topic_prior=domain_prior,
+                                    max_iter=max_iter, tol=max(tol, _CVB_TOL))
         else:
             P, A_m, n_vb = vb_fit(data, P, pool.topic_word,
                                   topic_word_prior=topic_word_prior,

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._simplex import normalize_rows
+from .._validation import check_count_matrix, check_distribution_matrix, check_int
 
 __all__ = ["cvb0_fit"]
 
@@ -62,18 +63,35 @@ def cvb0_fit(counts: Any, P: np.ndarray, A: np.ndarray, *, topic_word_prior: flo
         Posterior mean of p(x|y); rows sum to 1.
     n_iter : int
         Sweeps run.
+
+    Raises
+    ------
+    ValueError
+        For counts that are not a non-negative finite matrix, starts whose shapes do not
+        match it, or priors that are not positive.
     """
-    M = sp.csr_matrix(counts, dtype=np.float64)
-    M.eliminate_zeros()
+    M = check_count_matrix(counts, "counts")
     D, V = M.shape
+    P = check_distribution_matrix(P, "P")
+    A = check_distribution_matrix(A, "A")
     k = A.shape[0]
+    if A.shape[1] != V:
+        raise ValueError(f"A must have one column per input of counts ({V}), got shape "
+                         f"{A.shape}")
+    if P.shape != (D, k):
+        raise ValueError(f"P must have shape (n_domains, n_topics) = ({D}, {k}), got "
+                         f"{P.shape}")
+    for name, value in (("topic_word_prior", topic_word_prior),
+                        ("domain_topic_prior", domain_topic_prior)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
     rows = np.repeat(np.arange(D), np.diff(M.indptr))
     cols, c = M.indices, M.data
     alpha, eta = float(domain_topic_prior), float(topic_word_prior)
     # label-major (k, nnz): every step below is a contiguous 1-D pass per label,
     # 1.4x faster than (nnz, k) rows on short docstring domains
-    G = np.maximum(np.asarray(P, dtype=np.float64).T[:, rows]
-                   * np.asarray(A, dtype=np.float64)[:, cols], _FLOOR)
+    G = np.maximum(P.T[:, rows] * A[:, cols], _FLOOR)
     G /= G.sum(axis=0)
 
     def expected_counts(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +102,7 @@ def cvb0_fit(counts: Any, P: np.ndarray, A: np.ndarray, *, topic_word_prior: flo
     n_xy, n_dy = expected_counts(G)
     P_cur = normalize_rows((n_dy + alpha).T)
     n_iter = 0
-    for n_iter in range(1, int(max_iter) + 1):
+    for n_iter in range(1, max_iter + 1):
         n_y = n_xy.sum(axis=1, keepdims=True)
         # one sample's own share leaves every count it is part of; rounding can take
         # a difference a hair below zero, never more
