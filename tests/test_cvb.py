@@ -92,3 +92,24 @@ def test_cvb0_rejects_bad_input_naming_the_argument(problem):
         cvb0_fit(N, P, A, topic_word_prior=0.01, domain_topic_prior=np.nan)
     with pytest.raises(ValueError, match="max_iter"):
         cvb0_fit(N, P, A, max_iter=-1, **ok)
+
+
+def test_cvb0_an_empty_domain_changes_no_other_domain(problem):
+    # the per-domain sums run over CSR segments: a domain without samples is a segment
+    # of length zero, and must neither shift the others nor leave NaN behind
+    N = sp.csr_matrix(problem.corpus.counts)
+    D, V = N.shape
+    k = problem.domain_topic.shape[1]
+    P0, A0 = _uniform_start(D, k, V, 1)
+    P0 = 0.5 * P0 + 0.5 * problem.domain_topic
+    P1, A1, n1 = cvb0_fit(N, P0, A0, topic_word_prior=0.01, domain_topic_prior=1.0,
+                          max_iter=30, tol=0.0)
+    gap = sp.vstack([N[:3], sp.csr_matrix((1, V)), N[3:]], format="csr")
+    P0g = np.vstack([P0[:3], np.full((1, k), 1.0 / k), P0[3:]])
+    P2, A2, n2 = cvb0_fit(gap, P0g, A0, topic_word_prior=0.01, domain_topic_prior=1.0,
+                          max_iter=30, tol=0.0)
+    assert n1 == n2 == 30
+    np.testing.assert_allclose(np.delete(P2, 3, axis=0), P1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(A2, A1, rtol=1e-12, atol=1e-15)
+    # the empty domain's posterior mean is its prior's: uniform
+    np.testing.assert_allclose(P2[3], 1.0 / k)

@@ -60,9 +60,18 @@ class CountData:
             self.N_nz = self.N.ravel()[self.flat_nz]
         else:
             self.M = M
-            self.rows = np.repeat(np.arange(D), np.diff(M.indptr))
-            self.cols = M.indices
+            # CSR order: a domain's non-zeros are one run, so gathering a per-domain
+            # value at every non-zero is a repeat (4x faster than fancy indexing)
+            self.per_row = np.diff(M.indptr).astype(np.intp)
+            self.rows = np.repeat(np.arange(D), self.per_row)
+            # np.take with out= converts int32 indices on every call
+            self.cols = M.indices.astype(np.intp)
             self.data = M.data
+            # scratch of model_values (made on first use): (nnz,) buffers reused by
+            # every sweep. Fresh temporaries of this size are page-faulted in on each
+            # allocation, which cost more than the arithmetic (3.7 -> 0.7 ms a call,
+            # 58k non-zeros)
+            self._scratch = self._model = None
 
     def ratio(self, P: np.ndarray, A: np.ndarray, with_ll: bool = True
               ) -> tuple[Any, float]:
@@ -73,23 +82,46 @@ class CountData:
             ll = float(np.sum(self.N_nz * np.log(model.ravel()[self.flat_nz]))) if \
                 with_ll else np.nan
             return R, ll
-        model = self.model_values(P, A)
+        if self._model is None:
+            self._model = np.empty(len(self.data))
+        model = self.model_values(P, A, out=self._model)
         vals = self.data / model
         R = sp.csr_matrix((vals, self.M.indices, self.M.indptr), shape=self.shape)
         ll = float(np.dot(self.data, np.log(model))) if with_ll else np.nan
         return R, ll
 
-    def model_values(self, P: np.ndarray, A: np.ndarray) -> np.ndarray:
+    def model_values(self, P: np.ndarray, A: np.ndarray, out: np.ndarray | None = None
+                     ) -> np.ndarray:
         """``(P A)[d, x]`` at every non-zero, floored at a tiny positive value.
 
-        One pass per label over 1-D gathers: memory stays ``O(nnz + V k)`` rather
-        than ``O(nnz k)``, and contiguous 1-D gathers are several times faster than
-        gathering (nnz, k) row blocks.
+        One pass per label over 1-D gathers into reused buffers: memory stays
+        ``O(nnz + V k)`` rather than ``O(nnz k)``. Sparse path only; the buffers make a
+        ``CountData`` single-threaded (each thread builds its own).
+
+        Parameters
+        ----------
+        P : ndarray of shape (D, k)
+        A : ndarray of shape (k, V)
+        out : ndarray of shape (nnz,), optional
+            Where to write the result (default: a new array).
+
+        Returns
+        -------
+        ndarray of shape (nnz,)
         """
-        PT = np.ascontiguousarray(P.T)
-        out = PT[0][self.rows] * A[0][self.cols]
+        PT = np.ascontiguousarray(P.T, dtype=np.float64)
+        A = np.asarray(A, dtype=np.float64)
+        if out is None:
+            out = np.empty(len(self.data))
+        if self._scratch is None:
+            self._scratch = np.empty(len(self.data))
+        tmp = self._scratch
+        np.take(A[0], self.cols, out=out)
+        out *= np.repeat(PT[0], self.per_row)
         for y in range(1, PT.shape[0]):
-            out += PT[y][self.rows] * A[y][self.cols]
+            np.take(A[y], self.cols, out=tmp)
+            tmp *= np.repeat(PT[y], self.per_row)
+            out += tmp
         return np.maximum(out, _TINY, out=out)
 
     @staticmethod
