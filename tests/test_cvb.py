@@ -24,6 +24,15 @@ def _uniform_start(D, k, V, seed):
     return P, A
 
 
+def _halfway_start(problem, seed):
+    """Counts and a start halfway between the planted truth and noise."""
+    N = sp.csr_matrix(problem.corpus.counts)
+    D, V = N.shape
+    P0, A0 = _uniform_start(D, problem.domain_topic.shape[1], V, seed)
+    return (N, 0.5 * P0 + 0.5 * problem.domain_topic,
+            0.5 * A0 + 0.5 * problem.topic_word)
+
+
 def test_cvb0_from_the_truth_stays_near_it_and_returns_distributions(problem):
     N = sp.csr_matrix(problem.corpus.counts)
     P, A, n_iter = cvb0_fit(N, problem.domain_topic, problem.topic_word,
@@ -39,13 +48,8 @@ def test_cvb0_from_the_truth_stays_near_it_and_returns_distributions(problem):
 
 
 def test_cvb0_improves_a_rough_start_and_is_deterministic(problem):
-    N = sp.csr_matrix(problem.corpus.counts)
-    D, V = N.shape
-    k = problem.domain_topic.shape[1]
     # a start halfway between the truth and noise: CVB0 must pull it back
-    P0, A0 = _uniform_start(D, k, V, 0)
-    P0 = 0.5 * P0 + 0.5 * problem.domain_topic
-    A0 = 0.5 * A0 + 0.5 * problem.topic_word
+    N, P0, A0 = _halfway_start(problem, 0)
     P1, A1, _ = cvb0_fit(N, P0, A0, topic_word_prior=0.01, domain_topic_prior=1.0)
     P2, A2, _ = cvb0_fit(N, P0, A0, topic_word_prior=0.01, domain_topic_prior=1.0)
     np.testing.assert_array_equal(P1, P2)
@@ -97,11 +101,9 @@ def test_cvb0_rejects_bad_input_naming_the_argument(problem):
 def test_cvb0_an_empty_domain_changes_no_other_domain(problem):
     # the per-domain sums run over CSR segments: a domain without samples is a segment
     # of length zero, and must neither shift the others nor leave NaN behind
-    N = sp.csr_matrix(problem.corpus.counts)
+    N, P0, A0 = _halfway_start(problem, 1)
     D, V = N.shape
-    k = problem.domain_topic.shape[1]
-    P0, A0 = _uniform_start(D, k, V, 1)
-    P0 = 0.5 * P0 + 0.5 * problem.domain_topic
+    k = P0.shape[1]
     P1, A1, n1 = cvb0_fit(N, P0, A0, topic_word_prior=0.01, domain_topic_prior=1.0,
                           max_iter=30, tol=0.0)
     gap = sp.vstack([N[:3], sp.csr_matrix((1, V)), N[3:]], format="csr")
