@@ -113,6 +113,11 @@ class CountData:
         A = np.asarray(A, dtype=np.float64)
         if out is None:
             out = np.empty(len(self.data))
+        elif not (isinstance(out, np.ndarray) and out.shape == (len(self.data),)
+                  and out.dtype == np.float64):
+            raise ValueError(f"out must be a float64 array of shape ({len(self.data)},), "
+                             f"one entry per non-zero count, got "
+                             f"{getattr(out, 'shape', type(out).__name__)}")
         if self._scratch is None:
             self._scratch = np.empty(len(self.data))
         tmp = self._scratch
