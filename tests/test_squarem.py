@@ -69,3 +69,24 @@ def test_accelerated_and_plain_refinements_agree():
     np.testing.assert_allclose(Pf, Ps, atol=1e-5)
     np.testing.assert_allclose(Af, As, atol=1e-5)
     assert nf < ns
+
+
+def test_fit_domain_topic_evaluates_each_iterate_once(monkeypatch):
+    # SQUAREM asks for the merit of a point and then sweeps from it: the model at that
+    # point (the expensive part of both) must be computed once, not twice
+    prob = make_discrete_lls(n_topics=4, n_words=80, n_domains=15, n_per_domain=800,
+                             random_state=2)
+    seen = []
+    original = CountData.ratio
+
+    def counting(self, P, A, with_ll=True):
+        seen.append(P.tobytes())
+        return original(self, P, A, with_ll)
+
+    monkeypatch.setattr(CountData, "ratio", counting)
+    P = fit_domain_topic(prob.corpus.counts, prob.topic_word, tol=1e-12)
+    assert len(seen) > 20    # enough cycles to exercise the reuse
+    assert len(seen) == len(set(seen))
+    monkeypatch.setattr(CountData, "ratio", original)
+    np.testing.assert_array_equal(P, fit_domain_topic(prob.corpus.counts, prob.topic_word,
+                                                      tol=1e-12))
