@@ -179,6 +179,8 @@ ANCHOR_VARIANTS: dict[str, dict] = {
     "anchor-cvb0": {"refine": "collapsed"},
     "anchor-cooc-cvb0": {"space": "cooccurrence", "refine": "collapsed"},
     "anchor-text": dict(SOLVERS["anchor-text"].params),
+    # the anchor step alone: the floor under any refinement's time (issue 16's speed bar)
+    "anchor-raw": {"refine": "none"},
 }
 
 

@@ -19,7 +19,8 @@ completion, with the domain as the document). Every method is fit on the same
   ``anchor-cvb0`` and ``anchor-cooc-cvb0``: collapsed variational Bayes
   (``refine="collapsed"``) in place of the mean-field pass, in either space;
   ``anchor-text``: collapsed variational Bayes with held-out priors (the
-  ``anchor-text`` preset of the solver registry);
+  ``anchor-text`` preset of the solver registry); ``anchor-raw``: the anchor step
+  alone, without refinement (``refine="none"``), the floor under every refinement's time;
 - ``tomotopy``: ``tomotopy.LDAModel(k)``, 500 iterations, 1 worker (one document per
   domain), the protocol's speed reference;
 - ``gensim``: gensim ``LdaModel`` (batch variational EM, learned asymmetric alpha);
