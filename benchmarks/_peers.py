@@ -40,7 +40,8 @@ from scipy.optimize import linear_sum_assignment
 from lls_topics.solvers.registry import SOLVERS
 
 __all__ = ["Fit", "Failure", "Problem", "METHODS", "OURS", "PEERS", "LIMITS", "run_method",
-           "ANCHOR_VARIANTS", "anchor_method", "fit_anchor", "fit_nmf_ours", "fit_lda_ours", "fit_ref_nmf", "fit_tomotopy",
+           "ANCHOR_VARIANTS", "anchor_method", "fit_anchor", "fit_nmf_ours", "fit_lda_ours",
+           "fit_ref_nmf", "fit_tomotopy",
            "fit_gensim", "fit_oracle", "fit_ml_limit", "bayes_accuracy", "evaluate",
            "machine_description", "format_table", "run_and_report", "median_row", "fmt"]
 
